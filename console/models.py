@@ -1,0 +1,13 @@
+"""Operational state of the console itself (not domain history): worker heartbeats."""
+
+from django.db import models
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by a periodic task, so a fresh row proves broker and worker both work."""
+
+    worker = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.worker} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

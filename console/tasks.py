@@ -1,0 +1,17 @@
+"""Celery tasks of the console: the worker heartbeat behind /healthz."""
+
+from __future__ import annotations
+
+import socket
+
+from celery import shared_task
+from django.utils import timezone
+
+from console.models import WorkerHeartbeat
+
+
+@shared_task(name="console.heartbeat", ignore_result=True)
+def heartbeat() -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        worker=socket.gethostname(), defaults={"seen_at": timezone.now()}
+    )

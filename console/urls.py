@@ -1,0 +1,15 @@
+"""URL map: admin, login, health, the agent API and the reviewer console."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from console.views.health import healthz
+from patches.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("", include("console.web_urls")),
+]

@@ -1,0 +1,122 @@
+"""Canonical JSON bytes (RFC 8785, JCS), strict JSON parsing and `sha256:` hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import rfc8785
+
+HASH_PREFIX = "sha256:"
+ZERO_HASH = HASH_PREFIX + "0" * 64
+
+
+class CanonicalizationError(ValueError):
+    """A value that RFC 8785 cannot represent exactly; it is refused, never altered."""
+
+
+class JSONInputError(ValueError):
+    """Input that is not strict JSON: bad syntax, duplicate keys, NaN, or nesting too deep."""
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 bytes of value. Refuses ints beyond 2^53, NaN/Infinity and lone surrogates."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:
+        raise CanonicalizationError(f"cannot canonicalize: {exc}") from exc
+    except TypeError as exc:
+        raise CanonicalizationError(f"not a JSON value: {exc}") from exc
+
+
+def canonical_text(value: Any) -> str:
+    return canonical(value).decode("utf-8")
+
+
+def sha256_hash(data: bytes) -> str:
+    return HASH_PREFIX + hashlib.sha256(data).hexdigest()
+
+
+def hash_of(value: Any) -> str:
+    """`sha256:` + hex of SHA-256 over canonical(value)."""
+    return sha256_hash(canonical(value))
+
+
+def is_hash(text: object) -> bool:
+    return (
+        isinstance(text, str)
+        and len(text) == 71
+        and text.startswith(HASH_PREFIX)
+        and all(c in "0123456789abcdef" for c in text[7:])
+    )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JSONInputError(f"{name} is not JSON")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A signed object with a duplicate key means different things to different parsers.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise JSONInputError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth without recursion (a scalar is 0, [] or {} is 1)."""
+    depth = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            depth = max(depth, level + 1)
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            depth = max(depth, level + 1)
+            stack.extend((child, level + 1) for child in item)
+    return depth
+
+
+def _bracket_depth(text: str) -> int:
+    # Checked before json.loads, whose recursion a deeply nested body could exhaust.
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_json(text: str | bytes, *, max_depth: int = 64) -> Any:
+    """Parse strict JSON: no duplicate keys, no NaN/Infinity, nesting at most max_depth."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JSONInputError(f"not UTF-8: {exc}") from exc
+    if _bracket_depth(text) > max_depth:
+        raise JSONInputError(f"nested deeper than {max_depth} levels")
+    try:
+        return json.loads(
+            text, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise JSONInputError(f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise JSONInputError("nested too deeply") from exc

@@ -1,0 +1,68 @@
+"""Patch formats: apply a patch to a target's content and derive its inverse, deterministically.
+
+Text targets take strict unified diffs (`unified_diff`), JSON targets RFC 6902 JSON Patch
+(`json_patch`). JSON content is held as canonical JSON text (RFC 8785), so equal values always
+have equal bytes and equal content hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from patches.canonical import CanonicalizationError, canonical_text, parse_json, sha256_hash
+from patches.formats.errors import PatchError
+from patches.formats.json_patch import apply_json_patch, make_json_patch
+from patches.formats.unified_diff import apply_unified_diff, make_unified_diff
+from patches.shapes import validate_content
+
+__all__ = ["Applied", "PatchError", "apply_patch", "content_hash", "make_patch", "normalize_content"]
+
+
+@dataclass(frozen=True)
+class Applied:
+    content: str  # the new content, as stored (canonical JSON text for JSON targets)
+    inverse_patch: str  # applying it to `content` gives the base bytes back exactly
+
+
+def content_hash(content: str) -> str:
+    return sha256_hash(content.encode("utf-8"))
+
+
+def normalize_content(*, content_kind: str, patch_type: str, raw: str, schema: Any = None) -> str:
+    """Content as stored: text as is; JSON parsed strictly, shape-checked, canonical text."""
+    if content_kind == "text":
+        return raw
+    try:
+        value = parse_json(raw)
+        validate_content(patch_type=patch_type, value=value, schema=schema)
+        return canonical_text(value)
+    except (ValueError, CanonicalizationError) as exc:
+        raise PatchError(str(exc)) from exc
+
+
+def apply_patch(
+    *, content_kind: str, patch_type: str, base: str, patch: str, schema: Any = None
+) -> Applied:
+    """Apply patch to base; the result must keep its type's shape and the target's schema."""
+    if content_kind == "text":
+        result = apply_unified_diff(base, patch)
+        inverse = make_unified_diff(result, base)
+        return Applied(content=result, inverse_patch=inverse)
+    base_value = parse_json(base)
+    value = apply_json_patch(base_value, patch)
+    try:
+        validate_content(patch_type=patch_type, value=value, schema=schema)
+        result_text = canonical_text(value)
+    except CanonicalizationError as exc:
+        raise PatchError(f"the patched content is not representable: {exc}") from exc
+    except ValueError as exc:
+        raise PatchError(str(exc)) from exc
+    return Applied(content=result_text, inverse_patch=make_json_patch(value, base_value))
+
+
+def make_patch(*, content_kind: str, old: str, new: str) -> str:
+    """A patch that turns old into new, in the format of content_kind."""
+    if content_kind == "text":
+        return make_unified_diff(old, new)
+    return make_json_patch(parse_json(old), parse_json(new))

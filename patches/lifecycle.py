@@ -1,0 +1,215 @@
+"""The proposal state machine: one service per transition, each logging its event atomically.
+
+testing → in_review → applied; or rejected (stage test_gate / audit_gate / apply); or withdrawn.
+Every function here takes the proposal's row lock first, so two workers or two reviewers can
+never both move the same proposal.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from patches import ports
+from patches.formats import apply_patch, content_hash
+from patches.models import (
+    OPEN_STATUSES,
+    AgentKey,
+    GateStatus,
+    Proposal,
+    ProposalStatus,
+    RejectionStage,
+    Target,
+    TargetVersion,
+)
+
+
+class TransitionError(Exception):
+    """The proposal is not in a state that allows this transition."""
+
+
+def _locked(proposal: Proposal) -> Proposal:
+    return Proposal.objects.select_for_update().select_related("target", "agent").get(pk=proposal.pk)
+
+
+def _require_status(proposal: Proposal, *allowed: str) -> None:
+    if proposal.status not in allowed:
+        raise TransitionError(
+            f"proposal {proposal.pk} is {proposal.status}; this needs {' or '.join(allowed)}"
+        )
+
+
+def proposal_pass_test_gate(*, proposal: Proposal) -> Proposal:
+    """testing → in_review, then the automated audit checks (which may reject at once)."""
+    with transaction.atomic():
+        proposal = _locked(proposal)
+        _require_status(proposal, ProposalStatus.TESTING)
+        proposal.status = ProposalStatus.IN_REVIEW
+        proposal.save(update_fields=["status", "updated_at"])
+        tests = list(proposal.test_run.results.order_by("position").values_list("name", flat=True))
+        ports.record_event(
+            kind="TestGatePassed",
+            actor="system:test_gate",
+            payload={"patch_hash": proposal.patch_hash, "target": proposal.target.name, "tests": tests},
+            proposal=proposal,
+        )
+        ports.open_audit_gate(proposal)
+        proposal.refresh_from_db()
+        return proposal
+
+
+def proposal_reject(*, proposal: Proposal, stage: str, reason: str, actor: str) -> Proposal:
+    """An open proposal → rejected, with the stage that refused it and why."""
+    if stage not in RejectionStage.values:
+        raise ValueError(f"unknown rejection stage {stage!r}")
+    if not reason.strip():
+        raise ValueError("a rejection needs a reason")
+    with transaction.atomic():
+        proposal = _locked(proposal)
+        _require_status(proposal, *OPEN_STATUSES)
+        proposal.status = ProposalStatus.REJECTED
+        proposal.stage = stage
+        proposal.reason = reason
+        proposal.decided_at = timezone.now()
+        proposal.save(update_fields=["status", "stage", "reason", "decided_at", "updated_at"])
+        ports.record_event(
+            kind="PatchRejected",
+            actor=actor,
+            payload={
+                "patch_hash": proposal.patch_hash,
+                "reason": reason,
+                "stage": stage,
+                "target": proposal.target.name,
+                "proposal": proposal.pk,
+            },
+            proposal=proposal,
+        )
+        return proposal
+
+
+def proposal_withdraw(*, proposal: Proposal, actor: str) -> Proposal:
+    with transaction.atomic():
+        proposal = _locked(proposal)
+        _require_status(proposal, *OPEN_STATUSES)
+        proposal.status = ProposalStatus.WITHDRAWN
+        proposal.decided_at = timezone.now()
+        proposal.save(update_fields=["status", "decided_at", "updated_at"])
+        ports.record_event(
+            kind="PatchWithdrawn",
+            actor=actor,
+            payload={"patch_hash": proposal.patch_hash, "target": proposal.target.name, "proposal": proposal.pk},
+            proposal=proposal,
+        )
+        return proposal
+
+
+class ApplyRefused(Exception):
+    """A precondition of applying failed; `stage` and `reason` say which, for the rejection."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _check_apply_preconditions(proposal: Proposal, target: Target) -> None:
+    # Invariant 2: only a gate run that passed for this exact patch_hash lets a patch through.
+    run = getattr(proposal, "test_run", None)
+    if run is None or run.status != GateStatus.PASSED or run.patch_hash != proposal.patch_hash:
+        raise TransitionError(f"proposal {proposal.pk} has no passing test gate for its patch_hash")
+    if target.version != proposal.base_version:
+        raise ApplyRefused(
+            f"base_version {proposal.base_version} is stale: target {target.name} is at "
+            f"version {target.version}"
+        )
+    # Invariant 4: verified at submit, and again here: a key revoked since then blocks it.
+    signature = proposal.signatures.select_related("key").first()
+    if signature is None:
+        raise TransitionError(f"proposal {proposal.pk} has no signature")
+    key = AgentKey.objects.get(pk=signature.key_id)
+    if key.revoked_at is not None:
+        raise ApplyRefused(f"signing key {key.key_id} was revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z")
+
+
+def proposal_apply(*, proposal: Proposal, actor: str) -> TargetVersion:
+    """in_review → applied: writes the next TargetVersion with its inverse, logs PatchApplied,
+    and rejects every other open proposal on the old base.
+
+    A stale base or a revoked key rejects the proposal at stage `apply` (committed) and then
+    raises ApplyRefused; a caller inside its own transaction must catch it there, not let it
+    roll the rejection back.
+    """
+    refused: ApplyRefused | None = None
+    with transaction.atomic():
+        proposal = _locked(proposal)
+        _require_status(proposal, ProposalStatus.IN_REVIEW)
+        target = Target.objects.select_for_update().get(pk=proposal.target_id)
+        try:
+            _check_apply_preconditions(proposal, target)
+        except ApplyRefused as exc:
+            proposal_reject(
+                proposal=proposal, stage=RejectionStage.APPLY, reason=exc.reason, actor=actor
+            )
+            refused = exc
+        else:
+            new_version = _write_next_version(proposal=proposal, target=target, actor=actor)
+    if refused is not None:
+        raise refused
+    return new_version
+
+
+def _write_next_version(*, proposal: Proposal, target: Target, actor: str) -> TargetVersion:
+    base = TargetVersion.objects.get(target=target, version=target.version)
+    applied = apply_patch(
+        content_kind=target.content_kind,
+        patch_type=target.patch_type,
+        base=base.content,
+        patch=proposal.patch,
+        schema=target.schema,
+    )
+    new_version = TargetVersion.objects.create(
+        target=target,
+        version=target.version + 1,
+        content=applied.content,
+        content_hash=content_hash(applied.content),
+        proposal=proposal,
+        inverse_patch=applied.inverse_patch,
+    )
+    target.version = new_version.version
+    target.save(update_fields=["version"])
+    proposal.status = ProposalStatus.APPLIED
+    proposal.decided_at = timezone.now()
+    proposal.save(update_fields=["status", "decided_at", "updated_at"])
+    ports.record_event(
+        kind="PatchApplied",
+        actor=actor,
+        payload={
+            "patch_type": proposal.patch_type,
+            "target": target.name,
+            "patch_hash": proposal.patch_hash,
+            "reasoning": proposal.reasoning,
+            "version": new_version.version,
+            "content_hash": new_version.content_hash,
+            "base_version": proposal.base_version,
+            "proposal": proposal.pk,
+        },
+        proposal=proposal,
+    )
+    _reject_stale(target=target, applied=proposal, actor=actor)
+    return new_version
+
+
+def _reject_stale(*, target: Target, applied: Proposal, actor: str) -> None:
+    # Nobody should spend time reviewing a patch against a base that no longer exists.
+    stale = Proposal.objects.filter(
+        target=target, status__in=OPEN_STATUSES, base_version__lt=target.version
+    ).exclude(pk=applied.pk)
+    for other in stale.order_by("pk"):
+        proposal_reject(
+            proposal=other,
+            stage=RejectionStage.APPLY,
+            reason=(
+                f"base_version {other.base_version} is stale: target {target.name} moved to "
+                f"version {target.version} (applied {applied.patch_hash})"
+            ),
+            actor=actor,
+        )

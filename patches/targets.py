@@ -1,0 +1,70 @@
+"""Creating targets: the genesis version, its mandatory tests, and the TargetCreated event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+
+from patches import ports
+from patches.formats import content_hash, normalize_content
+from patches.models import PatchType, Target, TargetVersion, TestDefinition, content_kind_of
+
+
+class TargetError(ValueError):
+    """A target that cannot be created as asked; the message says what to change."""
+
+
+def target_create(
+    *,
+    name: str,
+    patch_type: str,
+    content: str,
+    actor: str,
+    schema: dict[str, Any] | None = None,
+    required_approvals: int = 1,
+    tests: Sequence[str] = (),
+    description: str = "",
+    audit_rules: dict[str, Any] | None = None,
+) -> Target:
+    if patch_type not in PatchType.values:
+        raise TargetError(f"unknown patch type {patch_type!r}: use one of {', '.join(PatchType.values)}")
+    if Target.objects.filter(name=name).exists():
+        raise TargetError(f"target {name!r} already exists")
+    if required_approvals < 1:
+        raise TargetError("required_approvals must be at least 1")
+    definitions = list(TestDefinition.objects.filter(name__in=tests))
+    missing = sorted(set(tests) - {d.name for d in definitions})
+    if missing:
+        raise TargetError(f"unknown tests: {', '.join(missing)}")
+    stored = normalize_content(
+        content_kind=content_kind_of(patch_type), patch_type=patch_type, raw=content, schema=schema
+    )
+    with transaction.atomic():
+        target = Target.objects.create(
+            name=name,
+            patch_type=patch_type,
+            schema=schema,
+            required_approvals=required_approvals,
+            description=description,
+            audit_rules=audit_rules or {},
+            version=1,
+        )
+        target.mandatory_tests.set(definitions)
+        genesis = TargetVersion.objects.create(
+            target=target, version=1, content=stored, content_hash=content_hash(stored)
+        )
+        ports.record_event(
+            kind="TargetCreated",
+            actor=actor,
+            payload={
+                "target": name,
+                "patch_type": patch_type,
+                "version": 1,
+                "content_hash": genesis.content_hash,
+                "required_approvals": required_approvals,
+                "mandatory_tests": sorted(d.name for d in definitions),
+            },
+        )
+    return target

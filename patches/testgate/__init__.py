@@ -1,0 +1,1 @@
+"""The test gate: behavioural tests as data, run against every proposal in the background."""

@@ -1,0 +1,47 @@
+"""Choosing a proposal's tests and queueing its one gate run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from patches.models import Proposal, Target, TestDefinition, TestResult, TestRun
+
+
+class UnknownTestError(ValueError):
+    """The agent named a test that does not exist or does not apply to this target's type."""
+
+
+def resolve_tests(*, target: Target, requested: Sequence[str]) -> list[TestDefinition]:
+    """The target's mandatory tests, then the requested ones; unknown names are refused."""
+    mandatory = list(target.mandatory_tests.order_by("name"))
+    wanted = [name for name in dict.fromkeys(requested) if name not in {t.name for t in mandatory}]
+    found = {t.name: t for t in TestDefinition.objects.filter(name__in=wanted)}
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        raise UnknownTestError(f"unknown test names: {', '.join(missing)}")
+    tests = mandatory + [found[name] for name in wanted]
+    unfit = [t.name for t in tests if t.patch_types and target.patch_type not in t.patch_types]
+    if unfit:
+        raise UnknownTestError(
+            f"tests {', '.join(unfit)} do not apply to {target.patch_type} targets"
+        )
+    return tests
+
+
+def gate_schedule(*, proposal: Proposal, tests: Sequence[TestDefinition]) -> TestRun:
+    """Create the gate run with one pending result per test; enqueue it once the caller commits."""
+    run = TestRun.objects.create(proposal=proposal, patch_hash=proposal.patch_hash)
+    TestResult.objects.bulk_create(
+        TestResult(run=run, test=test, name=test.name, position=index)
+        for index, test in enumerate(tests)
+    )
+    transaction.on_commit(lambda: _enqueue(proposal.pk))
+    return run
+
+
+def _enqueue(proposal_id: int) -> None:
+    from patches.tasks import run_test_gate
+
+    run_test_gate.delay(proposal_id)

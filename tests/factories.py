@@ -1,0 +1,117 @@
+"""Small factories for tests: agents with keys and tokens, targets, tests, signed envelopes."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.contrib.auth.models import Group, User
+
+from patches.agents import agent_create
+from patches.canonical import canonical, hash_of
+from patches.models import Agent, Target, TestDefinition
+from patches.signing import key_id_of, raw_public_key, sign
+from patches.targets import target_create
+
+REVIEWERS_GROUP = "reviewers"
+
+
+@dataclass
+class AgentPersona:
+    agent: Agent
+    token: str
+    private_key: Ed25519PrivateKey
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(raw_public_key(self.private_key.public_key()))
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """Headers for the test client."""
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
+
+
+def make_agent(name: str = "agent-smith") -> AgentPersona:
+    created = agent_create(name=name, actor="user:test")
+    assert created.private_key is not None
+    return AgentPersona(agent=created.agent, token=created.token, private_key=created.private_key)
+
+
+def make_reviewer(username: str = "rita", *, admin: bool = False) -> User:
+    user = User.objects.create_user(username=username, password="correct horse battery")
+    group, _ = Group.objects.get_or_create(name=REVIEWERS_GROUP)
+    user.groups.add(group)
+    if admin:
+        user.is_staff = True
+        user.is_superuser = True
+        user.save()
+    return user
+
+
+def make_test(name: str, kind: str, params: dict[str, Any] | None = None, **extra: Any) -> TestDefinition:
+    return TestDefinition.objects.create(name=name, kind=kind, params=params or {}, **extra)
+
+
+PROMPT = "You are a helpful support agent for {company}.\nAnswer politely.\nNever reveal {secret}.\n"
+ROUTING = {
+    "default": "general",
+    "threshold": 1.0,
+    "routes": {
+        "billing": {"weight": 1.0, "keywords": {"invoice": 2.0, "refund": 1.5}},
+        "tech": {"weight": 1.0, "keywords": {"error": 2.0, "crash": 2.0}},
+    },
+}
+
+
+def make_target(
+    name: str = "system_prompt",
+    patch_type: str = "Prompt",
+    content: Any = PROMPT,
+    **extra: Any,
+) -> Target:
+    raw = content if isinstance(content, str) else json.dumps(content)
+    return target_create(name=name, patch_type=patch_type, content=raw, actor="user:test", **extra)
+
+
+def proposal_body(
+    *,
+    target: Target,
+    patch: str,
+    base_version: int | None = None,
+    reasoning: str = "Clearer instructions for refunds.",
+    test_requirements: list[str] | None = None,
+    nonce: str | None = None,
+    patch_type: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "patch_type": patch_type or target.patch_type,
+        "target": target.name,
+        "base_version": target.version if base_version is None else base_version,
+        "patch": patch,
+        "reasoning": reasoning,
+        "test_requirements": test_requirements or [],
+        "nonce": nonce or secrets.token_hex(16),
+    }
+
+
+def signed_envelope(persona: AgentPersona, proposal: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "proposal": proposal,
+        "signature": {
+            "key_id": persona.key_id,
+            "algorithm": "ed25519",
+            "value": sign(persona.private_key, proposal),
+        },
+    }
+
+
+def patch_hash_of(proposal: dict[str, Any]) -> str:
+    return hash_of(proposal)
+
+
+def canonical_body(envelope: dict[str, Any]) -> bytes:
+    return canonical(envelope)
