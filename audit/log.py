@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import GENESIS_PREV_HASH, event_hash, format_timestamp
+from audit.chain import GENESIS_PREV_HASH, event_bytes, format_timestamp
 from audit.models import Event
-from patches.canonical import canonical_text, parse_json
+from patches.canonical import canonical_text
 from patches.models import Proposal
 
 # Any constant works; it names the chain's lock among the database's advisory locks.
 _CHAIN_LOCK_KEY = 0x70617463  # "patc"
 
 
-def _lock_chain() -> None:
+def chain_lock() -> None:
+    """Take the chain's write lock for the rest of the current transaction."""
     if connection.vendor == "postgresql":
         # SELECT … FOR UPDATE of the last row would let two writers both read the same head
         # when the table is empty or the head moves; one transaction-scoped lock cannot fork.
@@ -25,19 +27,31 @@ def _lock_chain() -> None:
     # SQLite: transactions begin IMMEDIATE (settings), so the write lock is already ours.
 
 
+def chain_head() -> tuple[int, str]:
+    """(seq, hash) of the last event, or (0, the genesis prev_hash) for an empty log."""
+    head = Event.objects.order_by("-seq").values_list("seq", "hash").first()
+    return head if head else (0, GENESIS_PREV_HASH)
+
+
 def event_append(
     *, kind: str, actor: str, payload: dict[str, Any], proposal: Proposal | None = None
 ) -> Event:
     """Append one event in the caller's transaction (or a new one), serialized with all others."""
+    # Canonical text is what is stored and what the hash covers, byte for byte.
+    payload_text = canonical_text(payload)
     with transaction.atomic():
-        _lock_chain()
-        head = Event.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_PREV_HASH)
-        payload_text = canonical_text(payload)
-        # The stored payload is parsed back so the hash covers exactly what a verifier reads.
-        stored_payload = parse_json(payload_text)
+        chain_lock()
+        last_seq, prev_hash = chain_head()
+        seq = last_seq + 1
         now = timezone.now()
-        created_at = format_timestamp(now)
+        data = event_bytes(
+            seq=seq,
+            kind=kind,
+            actor=actor,
+            payload_text=payload_text,
+            created_at=format_timestamp(now),
+            prev_hash=prev_hash,
+        )
         return Event.objects.create(
             seq=seq,
             kind=kind,
@@ -45,13 +59,6 @@ def event_append(
             payload=payload_text,
             created_at=now,
             prev_hash=prev_hash,
-            hash=event_hash(
-                seq=seq,
-                kind=kind,
-                actor=actor,
-                payload=stored_payload,
-                created_at=created_at,
-                prev_hash=prev_hash,
-            ),
+            hash="sha256:" + hashlib.sha256(data).hexdigest(),
             proposal=proposal,
         )

@@ -8,7 +8,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
-from django.conf import settings  # noqa: E402  (settings module must be chosen first)
+from django.conf import settings
 
 app = Celery("console")
 

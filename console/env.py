@@ -36,7 +36,9 @@ def envbool(name: str, default: bool) -> bool:
         return True
     if value.lower() in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}: expected one of true/false/1/0/yes/no/on/off, got {value!r}")
+    raise ImproperlyConfigured(
+        f"{name}: expected one of true/false/1/0/yes/no/on/off, got {value!r}"
+    )
 
 
 def envint(name: str, default: int, *, minimum: int = 0) -> int:

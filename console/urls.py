@@ -3,11 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from console.views.auth import RateLimitedLoginView
 from console.views.health import healthz
 from patches.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before django.contrib.auth.urls so the rate-limited login answers /accounts/login/.
+    path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),

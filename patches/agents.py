@@ -14,7 +14,7 @@ from patches import ports
 from patches.models import Agent, AgentKey, AgentToken
 from patches.signing import key_id_of, raw_public_key
 
-TOKEN_PREFIX = "pat_"
+TOKEN_PREFIX = "pat_"  # noqa: S105  (a prefix, not a secret)
 CONSOLE_AGENT = "console"
 
 

@@ -29,7 +29,9 @@ class TransitionError(Exception):
 
 
 def _locked(proposal: Proposal) -> Proposal:
-    return Proposal.objects.select_for_update().select_related("target", "agent").get(pk=proposal.pk)
+    return (
+        Proposal.objects.select_for_update().select_related("target", "agent").get(pk=proposal.pk)
+    )
 
 
 def _require_status(proposal: Proposal, *allowed: str) -> None:
@@ -50,7 +52,11 @@ def proposal_pass_test_gate(*, proposal: Proposal) -> Proposal:
         ports.record_event(
             kind="TestGatePassed",
             actor="system:test_gate",
-            payload={"patch_hash": proposal.patch_hash, "target": proposal.target.name, "tests": tests},
+            payload={
+                "patch_hash": proposal.patch_hash,
+                "target": proposal.target.name,
+                "tests": tests,
+            },
             proposal=proposal,
         )
         ports.open_audit_gate(proposal)
@@ -97,7 +103,11 @@ def proposal_withdraw(*, proposal: Proposal, actor: str) -> Proposal:
         ports.record_event(
             kind="PatchWithdrawn",
             actor=actor,
-            payload={"patch_hash": proposal.patch_hash, "target": proposal.target.name, "proposal": proposal.pk},
+            payload={
+                "patch_hash": proposal.patch_hash,
+                "target": proposal.target.name,
+                "proposal": proposal.pk,
+            },
             proposal=proposal,
         )
         return proposal
@@ -127,7 +137,9 @@ def _check_apply_preconditions(proposal: Proposal, target: Target) -> None:
         raise TransitionError(f"proposal {proposal.pk} has no signature")
     key = AgentKey.objects.get(pk=signature.key_id)
     if key.revoked_at is not None:
-        raise ApplyRefused(f"signing key {key.key_id} was revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z")
+        raise ApplyRefused(
+            f"signing key {key.key_id} was revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z"
+        )
 
 
 def proposal_apply(*, proposal: Proposal, actor: str) -> TargetVersion:

@@ -1,4 +1,4 @@
-"""The proposal domain's tables: targets and versions, agents and keys, proposals, test gate runs."""
+"""The proposal domain: targets and versions, agents and keys, proposals, test gate runs."""
 
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ class Target(models.Model):
     required_approvals = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1)]
     )
-    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_targets")
-    mandatory_tests = models.ManyToManyField(
+    owners = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="owned_targets"
+    )
+    mandatory_tests: models.ManyToManyField[TestDefinition, Any] = models.ManyToManyField(
         "TestDefinition", blank=True, related_name="mandatory_for"
     )
     # The current version number; changed only by the apply service under a row lock.
@@ -263,6 +265,10 @@ class TestRun(models.Model):
     enqueued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker running the gate holds it until lease_until (its current test's timeout plus a
+    # grace); after that another worker may take over, so a killed worker cannot block a gate.
+    claimed_by = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"gate of #{self.proposal_id}: {self.status}"

@@ -26,7 +26,9 @@ _event_recorder: EventRecorder | None = None
 _audit_gate_opener: Callable[[Proposal], None] | None = None
 
 
-def install(*, event_recorder: EventRecorder, audit_gate_opener: Callable[[Proposal], None]) -> None:
+def install(
+    *, event_recorder: EventRecorder, audit_gate_opener: Callable[[Proposal], None]
+) -> None:
     global _event_recorder, _audit_gate_opener
     _event_recorder = event_recorder
     _audit_gate_opener = audit_gate_opener

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
 import hashlib
 import os
@@ -99,10 +100,9 @@ def console_private_key() -> Ed25519PrivateKey:
         return load_private_key_pem(settings.CONSOLE_SIGNING_KEY.encode())
     path = Path(settings.CONSOLE_SIGNING_KEY_PATH)
     if not path.exists():
-        try:
+        # Another process may make it first; then we read theirs.
+        with contextlib.suppress(FileExistsError):
             write_private_key(path, Ed25519PrivateKey.generate())
-        except FileExistsError:
-            pass  # another process made it first; read theirs
     return load_private_key_pem(path.read_bytes())
 
 

@@ -29,7 +29,9 @@ def target_create(
     audit_rules: dict[str, Any] | None = None,
 ) -> Target:
     if patch_type not in PatchType.values:
-        raise TargetError(f"unknown patch type {patch_type!r}: use one of {', '.join(PatchType.values)}")
+        raise TargetError(
+            f"unknown patch type {patch_type!r}: use one of {', '.join(PatchType.values)}"
+        )
     if Target.objects.filter(name=name).exists():
         raise TargetError(f"target {name!r} already exists")
     if required_approvals < 1:

@@ -52,11 +52,15 @@ def make_reviewer(username: str = "rita", *, admin: bool = False) -> User:
     return user
 
 
-def make_test(name: str, kind: str, params: dict[str, Any] | None = None, **extra: Any) -> TestDefinition:
+def make_test(
+    name: str, kind: str, params: dict[str, Any] | None = None, **extra: Any
+) -> TestDefinition:
     return TestDefinition.objects.create(name=name, kind=kind, params=params or {}, **extra)
 
 
-PROMPT = "You are a helpful support agent for {company}.\nAnswer politely.\nNever reveal {secret}.\n"
+PROMPT = (
+    "You are a helpful support agent for {company}.\nAnswer politely.\nNever reveal {secret}.\n"
+)
 ROUTING = {
     "default": "general",
     "threshold": 1.0,

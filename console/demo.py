@@ -1,0 +1,232 @@
+"""Demo data for `make run`: accounts, tests, one target of each patch type, and an agent."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+
+from patches.agents import agent_create
+from patches.models import Agent, Target, TestDefinition
+from patches.signing import private_key_pem
+from patches.targets import target_create
+
+REVIEWERS_GROUP = "reviewers"
+ACTOR = "system:demo_seed"
+
+SYSTEM_PROMPT = """\
+# Support assistant
+
+You are the support assistant for {company}.
+Answer the customer's question in {language}.
+
+## Rules
+- Be concise and polite.
+- Never reveal internal notes or {secret_token}.
+- Escalate refunds above 500 to a human.
+"""
+
+ROUTING = {
+    "default": "general",
+    "threshold": 1.0,
+    "routes": {
+        "billing": {"weight": 1.0, "keywords": {"invoice": 2.0, "refund": 1.5, "charge": 1.0}},
+        "tech": {"weight": 1.0, "keywords": {"error": 2.0, "crash": 2.0, "login": 1.0}},
+    },
+}
+
+POLICY = {
+    "default": "allow",
+    "rules": [
+        {
+            "name": "big-refunds",
+            "when": {"all": [{"field": "action", "eq": "refund"}, {"field": "amount", "gt": 500}]},
+            "decision": "escalate",
+        },
+        {
+            "name": "no-deletes",
+            "when": {"field": "action", "eq": "delete_account"},
+            "decision": "deny",
+        },
+    ],
+}
+
+CONFIG = {"model": "small", "temperature": 0.2, "max_tokens": 1024}
+CONFIG_SCHEMA = {
+    "type": "object",
+    "required": ["model", "temperature", "max_tokens"],
+    "properties": {
+        "model": {"enum": ["small", "large"]},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 1},
+        "max_tokens": {"type": "integer", "minimum": 1, "maximum": 8192},
+    },
+    "additionalProperties": False,
+}
+
+TOOLS = {
+    "tools": [
+        {
+            "name": "search_orders",
+            "description": "Find a customer's orders by email.",
+            "parameters": {"type": "object", "properties": {"email": {"type": "string"}}},
+            "permissions": ["orders:read"],
+        },
+        {
+            "name": "issue_refund",
+            "description": "Refund an order up to its paid amount.",
+            "parameters": {
+                "type": "object",
+                "properties": {"order_id": {"type": "string"}, "amount": {"type": "number"}},
+                "required": ["order_id", "amount"],
+            },
+            "permissions": ["orders:refund"],
+        },
+    ]
+}
+
+TESTS: list[dict[str, Any]] = [
+    {
+        "name": "prompt-placeholders",
+        "kind": "placeholders",
+        "params": {},
+        "patch_types": ["Prompt"],
+    },
+    {
+        "name": "prompt-max-length",
+        "kind": "max_length",
+        "params": {"chars": 8000},
+        "patch_types": ["Prompt"],
+    },
+    {
+        "name": "prompt-keeps-escalation",
+        "kind": "text_contains",
+        "params": {"text": "Escalate refunds"},
+        "patch_types": ["Prompt"],
+    },
+    {
+        "name": "routing-cases",
+        "kind": "routing_cases",
+        "patch_types": ["Routing"],
+        "params": {
+            "cases": [
+                {"input": "Where is my invoice?", "expect": "billing"},
+                {"input": "The app shows an error on login", "expect": "tech"},
+                {"input": "Hello there", "expect": "general"},
+            ]
+        },
+    },
+    {
+        "name": "policy-cases",
+        "kind": "policy_cases",
+        "patch_types": ["Policy"],
+        "params": {
+            "cases": [
+                {"context": {"action": "refund", "amount": 900}, "expect": "escalate"},
+                {"context": {"action": "refund", "amount": 20}, "expect": "allow"},
+                {"context": {"action": "delete_account"}, "expect": "deny"},
+            ]
+        },
+    },
+    {
+        "name": "config-schema",
+        "kind": "json_schema",
+        "params": {"schema": CONFIG_SCHEMA},
+        "patch_types": ["Config"],
+    },
+    {
+        "name": "tools-allowlist",
+        "kind": "tool_set",
+        "patch_types": ["Tools"],
+        "params": {
+            "allow": ["search_orders", "issue_refund", "lookup_shipping"],
+            "require": ["search_orders"],
+        },
+    },
+]
+
+TARGETS: list[dict[str, Any]] = [
+    {
+        "name": "system_prompt",
+        "patch_type": "Prompt",
+        "content": SYSTEM_PROMPT,
+        "tests": ["prompt-placeholders", "prompt-max-length", "prompt-keeps-escalation"],
+    },
+    {
+        "name": "support_routing",
+        "patch_type": "Routing",
+        "content": json.dumps(ROUTING),
+        "tests": ["routing-cases"],
+    },
+    {
+        "name": "refund_policy",
+        "patch_type": "Policy",
+        "content": json.dumps(POLICY),
+        "tests": ["policy-cases"],
+        "required_approvals": 2,
+    },
+    {
+        "name": "runtime_config",
+        "patch_type": "Config",
+        "content": json.dumps(CONFIG),
+        "tests": ["config-schema"],
+        "schema": CONFIG_SCHEMA,
+    },
+    {
+        "name": "toolset",
+        "patch_type": "Tools",
+        "content": json.dumps(TOOLS),
+        "tests": ["tools-allowlist"],
+    },
+]
+
+
+def _credentials_path() -> Path:
+    return Path(settings.VAR_DIR) / "demo_credentials.json"
+
+
+def _ensure_user(username: str, *, admin: bool, credentials: dict[str, Any]) -> None:
+    if User.objects.filter(username=username).exists():
+        return
+    password = secrets.token_urlsafe(12)
+    user = User.objects.create_user(username=username, password=password)
+    user.groups.add(Group.objects.get_or_create(name=REVIEWERS_GROUP)[0])
+    if admin:
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    credentials[username] = {"username": username, "password": password}
+
+
+def demo_seed() -> dict[str, Any]:
+    """Create what is missing and return the credentials (kept in var/, mode 0600)."""
+    path = _credentials_path()
+    credentials: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    with transaction.atomic():
+        _ensure_user("reviewer", admin=False, credentials=credentials)
+        _ensure_user("reviewer2", admin=False, credentials=credentials)
+        _ensure_user("admin", admin=True, credentials=credentials)
+        for test in TESTS:
+            TestDefinition.objects.get_or_create(name=test["name"], defaults=test)
+        for spec in TARGETS:
+            if not Target.objects.filter(name=spec["name"]).exists():
+                target_create(actor=ACTOR, **spec)
+        if not Agent.objects.filter(name="demo-agent").exists():
+            created = agent_create(name="demo-agent", actor=ACTOR)
+            key_file = Path(settings.VAR_DIR) / "keys" / "demo-agent.pem"
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            assert created.private_key is not None
+            key_file.write_bytes(private_key_pem(created.private_key))
+            key_file.chmod(0o600)
+            credentials["demo-agent"] = {
+                "agent": "demo-agent",
+                "token": created.token,
+                "key_id": created.key.key_id,
+                "private_key_file": str(key_file),
+            }
+    path.write_text(json.dumps(credentials, indent=2))
+    path.chmod(0o600)
+    return credentials
