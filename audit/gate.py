@@ -2,10 +2,96 @@
 
 from __future__ import annotations
 
-from patches.models import Proposal
+from audit.findings import BLOCK, INFO, RAISE, CheckInput, FindingResult, findings_compute
+from audit.models import Finding
+from audit.rules import AuditRulesError, audit_rules_validate
+from patches import ports
+from patches.lifecycle import proposal_reject
+from patches.models import Proposal, RejectionStage, TargetVersion
+
+ACTOR = "system:audit_gate"
 
 
 def audit_gate_open(proposal: Proposal) -> None:
-    """Set how many approvals the proposal needs (findings are added by the audit checks)."""
-    proposal.approvals_required = proposal.target.required_approvals
+    """Run the checks, store the findings, then reject on a block or set the approvals needed.
+
+    Called by proposal_pass_test_gate inside its transaction with the proposal row locked, so
+    the findings, the approvals count and a rejection all commit with the test gate's result.
+    """
+    if proposal.findings.exists():
+        return  # the gate already ran for this proposal; its findings stand
+    target = proposal.target
+    try:
+        rules = audit_rules_validate(target.audit_rules)
+    except AuditRulesError as exc:
+        # Broken rules must not wave a patch through: refuse it and say what to fix.
+        _store(
+            proposal,
+            [FindingResult("audit_rules", BLOCK, f"The target's audit rules are invalid: {exc}")],
+        )
+        _reject(proposal)
+        return
+    current = TargetVersion.objects.get(target=target, version=target.version)
+    base = TargetVersion.objects.filter(target=target, version=proposal.base_version).first()
+    results = findings_compute(
+        CheckInput(
+            rules=rules,
+            content_kind=target.content_kind,
+            patch_type=target.patch_type,
+            schema=target.schema,
+            patch=proposal.patch,
+            reasoning=proposal.reasoning,
+            base_version=proposal.base_version,
+            base_content_hash=proposal.base_content_hash,
+            base_content=base.content if base else current.content,
+            current_version=current.version,
+            current_content_hash=current.content_hash,
+        )
+    )
+    if proposal.reverts_id is not None:
+        reverted = proposal.reverts
+        assert reverted is not None
+        results.insert(0, _info_revert(reverted, proposal))
+    raises = sum(1 for finding in results if finding.severity == RAISE)
+    proposal.approvals_required = target.required_approvals + raises
     proposal.save(update_fields=["approvals_required", "updated_at"])
+    _store(proposal, results)
+    if any(finding.severity == BLOCK for finding in results):
+        _reject(proposal)
+
+
+def _info_revert(reverted: TargetVersion, proposal: Proposal) -> FindingResult:
+    who = proposal.submitted_by.get_username() if proposal.submitted_by else "the console"
+    return FindingResult(
+        "revert",
+        INFO,
+        f"This reverts version {reverted.version} of {reverted.target.name}, proposed by {who}.",
+    )
+
+
+def _store(proposal: Proposal, findings: list[FindingResult]) -> None:
+    Finding.objects.bulk_create(
+        Finding(proposal=proposal, check_name=f.check_name, severity=f.severity, message=f.message)
+        for f in findings
+    )
+    ports.record_event(
+        kind="AuditChecked",
+        actor=ACTOR,
+        payload={
+            "patch_hash": proposal.patch_hash,
+            "proposal": proposal.pk,
+            "approvals_required": proposal.approvals_required,
+            "findings": [
+                {"check": f.check_name, "severity": f.severity, "message": f.message}
+                for f in findings
+            ],
+        },
+        proposal=proposal,
+    )
+
+
+def _reject(proposal: Proposal) -> None:
+    reason = "; ".join(
+        proposal.findings.filter(severity=BLOCK).order_by("id").values_list("message", flat=True)
+    )
+    proposal_reject(proposal=proposal, stage=RejectionStage.AUDIT_GATE, reason=reason, actor=ACTOR)

@@ -18,12 +18,14 @@ def _transport_options() -> dict[str, object]:
         return {"visibility_timeout": settings.GATE_TIME_LIMIT_S * 4}
     queue = settings.BROKER_DIR / "queue"
     processed = settings.BROKER_DIR / "processed"
-    for folder in (queue, processed):
+    control = settings.BROKER_DIR / "control"  # kombu's default is ./control in the cwd
+    for folder in (queue, processed, control):
         folder.mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(queue),
         "data_folder_out": str(queue),
         "processed_folder": str(processed),
+        "control_folder": str(control),
         "store_processed": False,
     }
 
@@ -44,7 +46,9 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     task_time_limit=settings.GATE_TIME_LIMIT_S,
-    task_soft_time_limit=max(1, settings.GATE_TIME_LIMIT_S - 10),
+    # The soft limit leaves a margin to record the failure before the hard kill.
+    task_soft_time_limit=settings.GATE_TIME_LIMIT_S
+    - max(1, min(10, settings.GATE_TIME_LIMIT_S // 5)),
     worker_prefetch_multiplier=1,
     worker_hijack_root_logger=False,
     timezone="UTC",

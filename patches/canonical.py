@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 import rfc8785
 
 HASH_PREFIX = "sha256:"
 ZERO_HASH = HASH_PREFIX + "0" * 64
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 class CanonicalizationError(ValueError):
@@ -54,6 +56,28 @@ def is_hash(text: object) -> bool:
 
 def _refuse_constant(name: str) -> Any:
     raise JSONInputError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    # json.loads turns 1e400 into inf, which no JSON value means; refuse rather than alter it.
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise JSONInputError(f"number {text[:40]} is out of range for a double")
+    return value
+
+
+def _json_int(text: str) -> int | float:
+    # Canonical text writes large doubles as plain digits (1e20 as "100000000000000000000");
+    # digits that are exactly the canonical text of a double are read back as that double, so
+    # canonical text always re-canonicalizes. Other big integers stay ints, which canonical()
+    # refuses rather than round.
+    value = int(text)
+    if abs(value) <= MAX_SAFE_INTEGER:
+        return value
+    as_float = float(text)
+    if math.isfinite(as_float) and rfc8785.dumps(as_float) == text.encode():
+        return as_float
+    return value
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -110,13 +134,21 @@ def parse_json(text: str | bytes, *, max_depth: int = 64) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise JSONInputError(f"not UTF-8: {exc}") from exc
-    if _bracket_depth(text) > max_depth:
+    if text.count("[") + text.count("{") > max_depth and _bracket_depth(text) > max_depth:
         raise JSONInputError(f"nested deeper than {max_depth} levels")
     try:
         return json.loads(
-            text, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant
+            text,
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_json_int,
         )
+    except JSONInputError:
+        raise
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"invalid JSON: {exc}") from exc
     except RecursionError as exc:
         raise JSONInputError("nested too deeply") from exc
+    except ValueError as exc:  # an integer with more digits than int() accepts
+        raise JSONInputError(f"invalid JSON number: {exc}") from exc

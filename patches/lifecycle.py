@@ -29,8 +29,15 @@ class TransitionError(Exception):
 
 
 def _locked(proposal: Proposal) -> Proposal:
+    # of=("self",): without it PostgreSQL also locks the joined target and agent rows, so a gate
+    # passing on one proposal would wait for the target that an apply holds while that apply
+    # waits for this proposal (to reject it as stale): a deadlock. no_key (FOR NO KEY UPDATE):
+    # keys never change, and a plain FOR UPDATE would block the KEY SHARE locks that foreign
+    # key checks of other transactions take at commit (findings, reviews, versions).
     return (
-        Proposal.objects.select_for_update().select_related("target", "agent").get(pk=proposal.pk)
+        Proposal.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("target", "agent")
+        .get(pk=proposal.pk)
     )
 
 
@@ -154,7 +161,10 @@ def proposal_apply(*, proposal: Proposal, actor: str) -> TargetVersion:
     with transaction.atomic():
         proposal = _locked(proposal)
         _require_status(proposal, ProposalStatus.IN_REVIEW)
-        target = Target.objects.select_for_update().get(pk=proposal.target_id)
+        # FOR NO KEY UPDATE: serializes applies on this target without blocking the foreign key
+        # checks (KEY SHARE) that a concurrent submit or gate runs on the target at commit
+        # while it may hold the log's chain lock this apply needs next.
+        target = Target.objects.select_for_update(no_key=True).get(pk=proposal.target_id)
         try:
             _check_apply_preconditions(proposal, target)
         except ApplyRefused as exc:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
 import hashlib
 import os
 from functools import lru_cache

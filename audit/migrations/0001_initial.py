@@ -6,75 +6,139 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patches', '0001_initial'),
+        ("patches", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(unique=True)),
-                ('head', models.CharField(max_length=71)),
-                ('key_id', models.CharField(max_length=64)),
-                ('signature', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField(unique=True)),
+                ("head", models.CharField(max_length=71)),
+                ("key_id", models.CharField(max_length=64)),
+                ("signature", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['seq'],
+                "ordering": ["seq"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('seq', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(db_index=True, max_length=40)),
-                ('actor', models.CharField(max_length=200)),
-                ('payload', models.TextField()),
-                ('created_at', models.DateTimeField()),
-                ('prev_hash', models.CharField(max_length=71)),
-                ('hash', models.CharField(max_length=71, unique=True)),
-                ('proposal', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='patches.proposal')),
+                ("seq", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("kind", models.CharField(db_index=True, max_length=40)),
+                ("actor", models.CharField(max_length=200)),
+                ("payload", models.TextField()),
+                ("created_at", models.DateTimeField()),
+                ("prev_hash", models.CharField(max_length=71)),
+                ("hash", models.CharField(max_length=71, unique=True)),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="patches.proposal",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'audit_event',
-                'ordering': ['seq'],
+                "db_table": "audit_event",
+                "ordering": ["seq"],
             },
         ),
         migrations.CreateModel(
-            name='Finding',
+            name="Finding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('check_name', models.CharField(max_length=50)),
-                ('severity', models.CharField(choices=[('info', 'Info'), ('raise', 'Raise'), ('block', 'Block')], max_length=5)),
-                ('message', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='findings', to='patches.proposal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("check_name", models.CharField(max_length=50)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("info", "Info"), ("raise", "Raise"), ("block", "Block")],
+                        max_length=5,
+                    ),
+                ),
+                ("message", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="findings",
+                        to="patches.proposal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['proposal', 'id'],
+                "ordering": ["proposal", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject')], max_length=7)),
-                ('reason', models.TextField()),
-                ('patch_hash', models.CharField(max_length=71)),
-                ('base_content_hash', models.CharField(max_length=71)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to='patches.proposal')),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("approve", "Approve"), ("reject", "Reject")], max_length=7
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("patch_hash", models.CharField(max_length=71)),
+                ("base_content_hash", models.CharField(max_length=71)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to="patches.proposal",
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['proposal', 'created_at'],
-                'constraints': [models.UniqueConstraint(fields=('proposal', 'reviewer'), name='one_review_per_person'), models.CheckConstraint(condition=models.Q(('reason', ''), _negated=True), name='review_reason_required')],
+                "ordering": ["proposal", "created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("proposal", "reviewer"), name="one_review_per_person"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("reason", ""), _negated=True),
+                        name="review_reason_required",
+                    ),
+                ],
             },
         ),
     ]

@@ -1,12 +1,38 @@
-"""The inbox: proposals waiting for review."""
+"""The inbox: proposals waiting for my review, with filters that htmx applies in place."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from console.forms import InboxFilterForm
+from console.selectors import inbox_choices, inbox_proposals
+from console.views.access import console_view, htmx_target, viewer_of
+
+PAGE_SIZE = 25
 
 
-@login_required
+@require_GET
+@console_view
 def inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/inbox.html", {})
+    viewer = viewer_of(request)
+    form = InboxFilterForm(request.GET or None, **inbox_choices(viewer))
+    filters = form.filters()
+    page = Paginator(inbox_proposals(viewer, **filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "query": query.urlencode(),
+        "awaiting_mode": filters["status"] == "awaiting",
+    }
+    # Filters and page links swap only the table; the URL keeps the filters (hx-push-url).
+    if htmx_target(request) == "inbox-table":
+        return render(request, "console/partials/inbox_table.html", context)
+    return render(request, "console/inbox.html", context)

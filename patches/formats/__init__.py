@@ -16,7 +16,14 @@ from patches.formats.json_patch import apply_json_patch, make_json_patch
 from patches.formats.unified_diff import apply_unified_diff, make_unified_diff
 from patches.shapes import validate_content
 
-__all__ = ["Applied", "PatchError", "apply_patch", "content_hash", "make_patch", "normalize_content"]
+__all__ = [
+    "Applied",
+    "PatchError",
+    "apply_patch",
+    "content_hash",
+    "make_patch",
+    "normalize_content",
+]
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,23 @@ def content_hash(content: str) -> str:
     return sha256_hash(content.encode("utf-8"))
 
 
+def _check_text(text: str, what: str) -> str:
+    # Stored text must hash as UTF-8 and fit a PostgreSQL text column, which refuses NUL.
+    if "\x00" in text:
+        raise PatchError(f"{what} contains a NUL character, which text content may not hold")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PatchError(f"{what} is not valid Unicode text: {exc.reason} at {exc.start}") from exc
+    return text
+
+
 def normalize_content(*, content_kind: str, patch_type: str, raw: str, schema: Any = None) -> str:
     """Content as stored: text as is; JSON parsed strictly, shape-checked, canonical text."""
     if content_kind == "text":
-        return raw
+        return _check_text(raw, "the content")
+    if content_kind != "json":
+        raise PatchError(f"unknown content kind {content_kind!r}: 'text' or 'json'")
     try:
         value = parse_json(raw)
         validate_content(patch_type=patch_type, value=value, schema=schema)
@@ -44,12 +64,22 @@ def normalize_content(*, content_kind: str, patch_type: str, raw: str, schema: A
 def apply_patch(
     *, content_kind: str, patch_type: str, base: str, patch: str, schema: Any = None
 ) -> Applied:
-    """Apply patch to base; the result must keep its type's shape and the target's schema."""
+    """Apply patch to base; the result must keep its type's shape and the target's schema.
+
+    A patch whose result equals its base is refused: it would be a version that changes
+    nothing, and its inverse would be the empty text diff, which is not a patch.
+    """
     if content_kind == "text":
-        result = apply_unified_diff(base, patch)
-        inverse = make_unified_diff(result, base)
-        return Applied(content=result, inverse_patch=inverse)
-    base_value = parse_json(base)
+        result = _check_text(apply_unified_diff(base, patch), "the patched content")
+        if result == base:
+            raise PatchError("the patch changes nothing: its result equals the base")
+        return Applied(content=result, inverse_patch=make_unified_diff(result, base))
+    if content_kind != "json":
+        raise PatchError(f"unknown content kind {content_kind!r}: 'text' or 'json'")
+    try:
+        base_value = parse_json(base)
+    except ValueError as exc:
+        raise PatchError(f"the base is not JSON: {exc}") from exc
     value = apply_json_patch(base_value, patch)
     try:
         validate_content(patch_type=patch_type, value=value, schema=schema)
@@ -58,11 +88,16 @@ def apply_patch(
         raise PatchError(f"the patched content is not representable: {exc}") from exc
     except ValueError as exc:
         raise PatchError(str(exc)) from exc
+    if result_text == canonical_text(base_value):
+        raise PatchError("the patch changes nothing: its result equals the base")
     return Applied(content=result_text, inverse_patch=make_json_patch(value, base_value))
 
 
 def make_patch(*, content_kind: str, old: str, new: str) -> str:
-    """A patch that turns old into new, in the format of content_kind."""
+    """A patch that turns old into new, in the format of content_kind.
+
+    Equal contents give "" for text (a diff with no hunks, which apply refuses) and "[]" for JSON.
+    """
     if content_kind == "text":
         return make_unified_diff(old, new)
     return make_json_patch(parse_json(old), parse_json(new))

@@ -1,4 +1,11 @@
-"""RFC 6902 JSON Patch for JSON targets, applied to a copy of the base (via `jsonpatch`)."""
+"""RFC 6902 JSON Patch for JSON targets, applied to a copy of the base (via `jsonpatch`).
+
+Hardening over the library: `test` compares JSON values strictly (true is not 1, at any depth,
+while 1 and 1.0 are equal numbers as RFC 6902 says); `copy` may not grow the document past a
+node budget (a few self-copies would otherwise double it each time); the result may not nest
+deeper than the canonicalizer allows; and a made patch is checked by applying it, falling back
+to one whole-document `replace` when the library's diff would not reproduce the new value.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,20 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from patches.canonical import JSONInputError, canonical_text, parse_json
+from patches.canonical import (
+    CanonicalizationError,
+    JSONInputError,
+    canonical,
+    canonical_text,
+    json_depth,
+    parse_json,
+)
 from patches.formats.errors import PatchError
 
 MAX_OPERATIONS = 10_000
+MAX_COPIED_NODES = 200_000  # total JSON nodes all `copy` operations of one patch may duplicate
+MAX_DEPTH = 64
+OPS = ("add", "remove", "replace", "move", "copy", "test")
 
 
 def parse_json_patch(patch: str) -> list[dict[str, Any]]:
@@ -29,8 +46,8 @@ def parse_json_patch(patch: str) -> list[dict[str, Any]]:
         if not isinstance(operation, dict):
             raise PatchError("an operation is an object", location=where)
         op = operation.get("op")
-        if op not in ("add", "remove", "replace", "move", "copy", "test"):
-            raise PatchError(f"unknown op {op!r}", location=where)
+        if op not in OPS:
+            raise PatchError(f"unknown op {op!r}: use one of {', '.join(OPS)}", location=where)
         if not isinstance(operation.get("path"), str):
             raise PatchError("'path' must be a JSON Pointer string", location=where)
         if op in ("add", "replace", "test") and "value" not in operation:
@@ -40,26 +57,111 @@ def parse_json_patch(patch: str) -> list[dict[str, Any]]:
     return operations
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def json_equal(left: Any, right: Any) -> bool:
+    """RFC 6902 equality: same JSON type and value; numbers compare numerically."""
+    stack = [(left, right)]
+    while stack:
+        a, b = stack.pop()
+        if _kind(a) != _kind(b):
+            return False
+        if isinstance(a, list):
+            if len(a) != len(b):
+                return False
+            stack.extend(zip(a, b, strict=True))
+        elif isinstance(a, dict):
+            if a.keys() != b.keys():
+                return False
+            stack.extend((a[key], b[key]) for key in a)
+        elif a != b:
+            return False
+    return True
+
+
+def _node_count(value: Any, limit: int) -> int:
+    """JSON nodes in value, counting stops just past limit."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def _test(document: Any, operation: dict[str, Any]) -> None:
+    actual = jsonpointer.JsonPointer(operation["path"]).resolve(document)
+    if isinstance(actual, jsonpointer.EndOfList):
+        raise PatchError("'-' names no element to test")
+    if not json_equal(actual, operation["value"]):
+        raise PatchError(
+            f"test failed: the value is {_short(actual)}, not {_short(operation['value'])}"
+        )
+
+
+def _short(value: Any) -> str:
+    try:
+        text = canonical_text(value)
+    except CanonicalizationError:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def apply_json_patch(base: Any, patch: str) -> Any:
     """The patched value; base is never modified. Errors name the failing operation."""
     operations = parse_json_patch(patch)
     document = copy.deepcopy(base)
+    copy_budget = MAX_COPIED_NODES
     for index, operation in enumerate(operations):
-        where = f"operation {index} ({operation['op']} {operation['path']})"
+        where = f"operation {index} ({operation['op']} {operation['path']!r})"
         try:
-            document = jsonpatch.JsonPatch([operation]).apply(document, in_place=False)
+            if operation["op"] == "test":
+                _test(document, operation)
+                continue
+            if operation["op"] == "copy":
+                source = jsonpointer.JsonPointer(operation["from"]).resolve(document)
+                copy_budget -= _node_count(source, copy_budget)
+                if copy_budget < 0:
+                    raise PatchError(f"copies more than {MAX_COPIED_NODES} JSON nodes in all")
+            # One operation at a time on our own copy: errors name it, and no per-op deep copy.
+            document = jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
+        except PatchError as exc:
+            raise PatchError(exc.message, location=where) from exc
         except jsonpatch.JsonPatchTestFailed as exc:
             raise PatchError(f"test failed: {exc}", location=where) from exc
         except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPatchException) as exc:
             raise PatchError(str(exc), location=where) from exc
         except jsonpointer.JsonPointerException as exc:
             raise PatchError(f"bad pointer: {exc}", location=where) from exc
-        except (TypeError, KeyError, IndexError, ValueError) as exc:
+        except RecursionError as exc:
+            raise PatchError(f"the document nests too deeply: {exc}", location=where) from exc
+        except (TypeError, KeyError, IndexError, ValueError, AttributeError) as exc:
             raise PatchError(f"does not apply: {exc}", location=where) from exc
+    if json_depth(document) > MAX_DEPTH:
+        raise PatchError(f"the patched document nests deeper than {MAX_DEPTH} levels")
     return document
 
 
 def make_json_patch(old: Any, new: Any) -> str:
-    """A JSON Patch (canonical text) that turns old into new."""
-    operations = jsonpatch.make_patch(old, new).patch
-    return canonical_text(operations)
+    """A JSON Patch (canonical text) that turns old into new; equal values give "[]"."""
+    expected = canonical(new)
+    if canonical(old) == expected:
+        return "[]"
+    try:
+        operations = jsonpatch.make_patch(old, new).patch
+        text = canonical_text(operations)
+        if canonical(apply_json_patch(old, text)) == expected:
+            return text
+    except (PatchError, CanonicalizationError, RecursionError, TypeError, ValueError):
+        pass
+    # The library's diff can miss changes 1 == true hides, or misorder array moves.
+    return canonical_text([{"op": "replace", "path": "", "value": new}])

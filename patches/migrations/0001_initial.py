@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,191 +15,441 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Agent',
+            name="Agent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_console', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_console", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='TestDefinition',
+            name="TestDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('text_contains', 'Text Contains'), ('text_not_contains', 'Text Not Contains'), ('text_regex', 'Text Regex'), ('max_length', 'Max Length'), ('placeholders', 'Placeholders'), ('json_schema', 'Json Schema'), ('routing_cases', 'Routing Cases'), ('policy_cases', 'Policy Cases'), ('tool_set', 'Tool Set'), ('command', 'Command')], max_length=20)),
-                ('params', models.JSONField(default=dict)),
-                ('description', models.TextField(blank=True)),
-                ('patch_types', models.JSONField(blank=True, default=list)),
-                ('timeout_s', models.PositiveIntegerField(default=30)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("text_contains", "Text Contains"),
+                            ("text_not_contains", "Text Not Contains"),
+                            ("text_regex", "Text Regex"),
+                            ("max_length", "Max Length"),
+                            ("placeholders", "Placeholders"),
+                            ("json_schema", "Json Schema"),
+                            ("routing_cases", "Routing Cases"),
+                            ("policy_cases", "Policy Cases"),
+                            ("tool_set", "Tool Set"),
+                            ("command", "Command"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("params", models.JSONField(default=dict)),
+                ("description", models.TextField(blank=True)),
+                ("patch_types", models.JSONField(blank=True, default=list)),
+                ("timeout_s", models.PositiveIntegerField(default=30)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='AgentKey',
+            name="AgentKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_id', models.CharField(max_length=64, unique=True)),
-                ('public_key', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='keys', to='patches.agent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key_id", models.CharField(max_length=64, unique=True)),
+                ("public_key", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="keys",
+                        to="patches.agent",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['agent', 'created_at'],
+                "ordering": ["agent", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='AgentToken',
+            name="AgentToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tokens', to='patches.agent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(max_length=16)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tokens",
+                        to="patches.agent",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Proposal',
+            name="Proposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('envelope', models.TextField()),
-                ('patch_hash', models.CharField(max_length=71, unique=True)),
-                ('nonce', models.CharField(max_length=128, unique=True)),
-                ('patch_type', models.CharField(choices=[('Prompt', 'Prompt'), ('Policy', 'Policy'), ('Routing', 'Routing'), ('Config', 'Config'), ('Tools', 'Tools')], max_length=10)),
-                ('base_version', models.PositiveIntegerField()),
-                ('base_content_hash', models.CharField(max_length=71)),
-                ('patch', models.TextField()),
-                ('reasoning', models.TextField()),
-                ('test_requirements', models.JSONField(default=list)),
-                ('status', models.CharField(choices=[('testing', 'Testing'), ('in_review', 'In Review'), ('applied', 'Applied'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='testing', max_length=10)),
-                ('stage', models.CharField(blank=True, choices=[('test_gate', 'Test Gate'), ('audit_gate', 'Audit Gate'), ('apply', 'Apply')], max_length=10)),
-                ('reason', models.TextField(blank=True)),
-                ('approvals_required', models.PositiveSmallIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to='patches.agent')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='submitted_proposals', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("envelope", models.TextField()),
+                ("patch_hash", models.CharField(max_length=71, unique=True)),
+                ("nonce", models.CharField(max_length=128, unique=True)),
+                (
+                    "patch_type",
+                    models.CharField(
+                        choices=[
+                            ("Prompt", "Prompt"),
+                            ("Policy", "Policy"),
+                            ("Routing", "Routing"),
+                            ("Config", "Config"),
+                            ("Tools", "Tools"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("base_version", models.PositiveIntegerField()),
+                ("base_content_hash", models.CharField(max_length=71)),
+                ("patch", models.TextField()),
+                ("reasoning", models.TextField()),
+                ("test_requirements", models.JSONField(default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("testing", "Testing"),
+                            ("in_review", "In Review"),
+                            ("applied", "Applied"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="testing",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("test_gate", "Test Gate"),
+                            ("audit_gate", "Audit Gate"),
+                            ("apply", "Apply"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("approvals_required", models.PositiveSmallIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="proposals",
+                        to="patches.agent",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submitted_proposals",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Signature',
+            name="Signature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('algorithm', models.CharField(default='ed25519', max_length=16)),
-                ('value', models.TextField()),
-                ('verified_at', models.DateTimeField()),
-                ('key', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signatures', to='patches.agentkey')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signatures', to='patches.proposal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("algorithm", models.CharField(default="ed25519", max_length=16)),
+                ("value", models.TextField()),
+                ("verified_at", models.DateTimeField()),
+                (
+                    "key",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signatures",
+                        to="patches.agentkey",
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signatures",
+                        to="patches.proposal",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Target',
+            name="Target",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('patch_type', models.CharField(choices=[('Prompt', 'Prompt'), ('Policy', 'Policy'), ('Routing', 'Routing'), ('Config', 'Config'), ('Tools', 'Tools')], max_length=10)),
-                ('description', models.TextField(blank=True)),
-                ('schema', models.JSONField(blank=True, null=True)),
-                ('audit_rules', models.JSONField(blank=True, default=dict)),
-                ('required_approvals', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)])),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owners', models.ManyToManyField(blank=True, related_name='owned_targets', to=settings.AUTH_USER_MODEL)),
-                ('mandatory_tests', models.ManyToManyField(blank=True, related_name='mandatory_for', to='patches.testdefinition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                (
+                    "patch_type",
+                    models.CharField(
+                        choices=[
+                            ("Prompt", "Prompt"),
+                            ("Policy", "Policy"),
+                            ("Routing", "Routing"),
+                            ("Config", "Config"),
+                            ("Tools", "Tools"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("schema", models.JSONField(blank=True, null=True)),
+                ("audit_rules", models.JSONField(blank=True, default=dict)),
+                (
+                    "required_approvals",
+                    models.PositiveSmallIntegerField(
+                        default=1, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owners",
+                    models.ManyToManyField(
+                        blank=True, related_name="owned_targets", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "mandatory_tests",
+                    models.ManyToManyField(
+                        blank=True, related_name="mandatory_for", to="patches.testdefinition"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='proposal',
-            name='target',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to='patches.target'),
+            model_name="proposal",
+            name="target",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="proposals",
+                to="patches.target",
+            ),
         ),
         migrations.CreateModel(
-            name='TargetVersion',
+            name="TargetVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('content', models.TextField()),
-                ('content_hash', models.CharField(max_length=71)),
-                ('inverse_patch', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('proposal', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='produced_version', to='patches.proposal')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='patches.target')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("content", models.TextField()),
+                ("content_hash", models.CharField(max_length=71)),
+                ("inverse_patch", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "proposal",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="produced_version",
+                        to="patches.proposal",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="patches.target",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['target', 'version'],
+                "ordering": ["target", "version"],
             },
         ),
         migrations.AddField(
-            model_name='proposal',
-            name='reverts',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reverted_by', to='patches.targetversion'),
+            model_name="proposal",
+            name="reverts",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="reverted_by",
+                to="patches.targetversion",
+            ),
         ),
         migrations.CreateModel(
-            name='TestRun',
+            name="TestRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('patch_hash', models.CharField(max_length=71)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('passed', 'Passed'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('enqueued_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('proposal', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='test_run', to='patches.proposal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("patch_hash", models.CharField(max_length=71)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("passed", "Passed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("enqueued_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "proposal",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="test_run",
+                        to="patches.proposal",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TestResult',
+            name="TestResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('passed', 'Passed'), ('failed', 'Failed'), ('error', 'Error')], default='pending', max_length=10)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('output', models.TextField(blank=True)),
-                ('cases', models.JSONField(blank=True, default=list)),
-                ('test', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='results', to='patches.testdefinition')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='results', to='patches.testrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("passed", "Passed"),
+                            ("failed", "Failed"),
+                            ("error", "Error"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("output", models.TextField(blank=True)),
+                ("cases", models.JSONField(blank=True, default=list)),
+                (
+                    "test",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="results",
+                        to="patches.testdefinition",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="results",
+                        to="patches.testrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'position'],
+                "ordering": ["run", "position"],
             },
         ),
         migrations.AddConstraint(
-            model_name='targetversion',
-            constraint=models.UniqueConstraint(fields=('target', 'version'), name='unique_target_version'),
+            model_name="targetversion",
+            constraint=models.UniqueConstraint(
+                fields=("target", "version"), name="unique_target_version"
+            ),
         ),
         migrations.AddIndex(
-            model_name='proposal',
-            index=models.Index(fields=['status', 'created_at'], name='patches_pro_status_620275_idx'),
+            model_name="proposal",
+            index=models.Index(
+                fields=["status", "created_at"], name="patches_pro_status_620275_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='proposal',
-            index=models.Index(fields=['target', 'status'], name='patches_pro_target__843089_idx'),
+            model_name="proposal",
+            index=models.Index(fields=["target", "status"], name="patches_pro_target__843089_idx"),
         ),
         migrations.AddIndex(
-            model_name='proposal',
-            index=models.Index(fields=['agent', 'status'], name='patches_pro_agent_i_013754_idx'),
+            model_name="proposal",
+            index=models.Index(fields=["agent", "status"], name="patches_pro_agent_i_013754_idx"),
         ),
         migrations.AddConstraint(
-            model_name='testresult',
-            constraint=models.UniqueConstraint(fields=('run', 'test'), name='unique_run_test'),
+            model_name="testresult",
+            constraint=models.UniqueConstraint(fields=("run", "test"), name="unique_run_test"),
         ),
     ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from django.db import transaction
 
 from patches.models import Proposal, Target, TestDefinition, TestResult, TestRun
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownTestError(ValueError):
@@ -44,4 +47,11 @@ def gate_schedule(*, proposal: Proposal, tests: Sequence[TestDefinition]) -> Tes
 def _enqueue(proposal_id: int) -> None:
     from patches.tasks import run_test_gate
 
-    run_test_gate.delay(proposal_id)
+    try:
+        run_test_gate.delay(proposal_id)
+    except Exception:
+        # The proposal and its queued run are committed; a broker outage must not turn that
+        # into an error for the agent. gate_sweep re-enqueues queued runs that never started.
+        logger.warning(
+            "could not enqueue the gate of proposal %s; the sweep will", proposal_id, exc_info=True
+        )

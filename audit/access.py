@@ -1,0 +1,77 @@
+"""Who may decide a proposal or propose a revert, with the reason in words when they may not.
+
+The rules (separation of duties):
+- only active, signed-in people decide; agents have no Django user at all, and the agent API
+  authenticates bearer tokens to an Agent, never to a session, so no API token can reach the
+  reviewer views (those views must keep requiring a session login);
+- a target that names owners is reviewed by its owners only; otherwise by the "reviewers" group;
+- admins (is_superuser) may review any target, owners or not: they administer the whole
+  console, and a deployment that wants owners-only review simply does not make owners admins;
+- never the person who proposed the patch (Proposal.submitted_by, set for reverts);
+- one review per person per proposal, and only while the proposal is in review.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patches.models import Proposal, ProposalStatus, Target
+
+REVIEWERS_GROUP = "reviewers"
+
+
+def _is_reviewer_of(user: Any, target: Target) -> str | None:
+    """None when the user may review this target's proposals, else why not."""
+    if user.is_superuser:
+        return None
+    owners = list(target.owners.order_by("username").values_list("username", flat=True))
+    if owners:
+        if user.get_username() in owners:
+            return None
+        return f"Only the owners of {target.name} may review it ({', '.join(owners)})."
+    if user.groups.filter(name=REVIEWERS_GROUP).exists():
+        return None
+    return f"Only members of the {REVIEWERS_GROUP!r} group may review proposals."
+
+
+def _account_refusal(user: Any) -> str | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return "Sign in to review proposals."
+    if not user.is_active:
+        return "Your account is inactive."
+    return None
+
+
+def review_refusal(*, user: Any, proposal: Proposal) -> str | None:
+    """Why this user may not approve or reject this proposal now, or None if they may."""
+    refusal = _account_refusal(user)
+    if refusal:
+        return refusal
+    if proposal.status != ProposalStatus.IN_REVIEW:
+        stage = f" at {proposal.stage}" if proposal.stage else ""
+        return (
+            f"This proposal is {proposal.status}{stage}; only proposals in review can be decided."
+        )
+    if proposal.submitted_by_id is not None and proposal.submitted_by_id == user.pk:
+        return "You proposed this patch; someone else must review it."
+    refusal = _is_reviewer_of(user, proposal.target)
+    if refusal:
+        return refusal
+    earlier = proposal.reviews.filter(reviewer=user).values_list("decision", flat=True).first()
+    if earlier:
+        verb = "approved" if earlier == "approve" else "rejected"
+        return f"You already {verb} this proposal; each person reviews a proposal once."
+    return None
+
+
+def revert_refusal(*, user: Any, target: Target) -> str | None:
+    """Why this user may not propose a revert on this target, or None if they may."""
+    refusal = _account_refusal(user)
+    if refusal:
+        return refusal
+    refusal = _is_reviewer_of(user, target)
+    if refusal:
+        return refusal.replace("may review it", "may revert it").replace(
+            "may review proposals", "may propose reverts"
+        )
+    return None

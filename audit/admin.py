@@ -1,0 +1,56 @@
+"""Django admin for the audit layer: events, checkpoints, findings and reviews, all read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from audit.models import Checkpoint, Event, Finding, Review
+from patches.admin import ReadOnlyAdmin, pretty_json_html
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """The hash chain; the database triggers refuse edits too, this refuses them first."""
+
+    list_display = ["seq", "kind", "actor", "proposal_id", "created_at", "short_hash"]
+    list_filter = ["kind"]
+    # The payload holds the patch hash, target and agent names of every proposal event.
+    search_fields = ["kind", "actor", "hash", "payload", "proposal__patch_hash"]
+    readonly_fields = ["payload_pretty"]
+    show_full_result_count = False  # a COUNT(*) over the whole log on every page is wasted work
+
+    @admin.display(description="hash", ordering="hash")
+    def short_hash(self, obj: Event) -> str:
+        return obj.hash[:19] + "…"
+
+    @admin.display(description="payload (pretty)")
+    def payload_pretty(self, obj: Event) -> str:
+        return pretty_json_html(obj.payload_value)
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "head", "key_id", "created_at"]
+    search_fields = ["head", "key_id"]
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ["proposal", "check_name", "severity", "created_at"]
+    list_filter = ["severity", "check_name"]
+    search_fields = ["proposal__patch_hash", "proposal__target__name", "check_name", "message"]
+    list_select_related = ["proposal__target"]
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdmin):
+    list_display = ["proposal", "reviewer", "decision", "created_at"]
+    list_filter = ["decision", "proposal__target"]
+    search_fields = [
+        "patch_hash",
+        "proposal__target__name",
+        "proposal__agent__name",
+        "reviewer__username",
+        "reason",
+    ]
+    list_select_related = ["proposal__target", "reviewer"]

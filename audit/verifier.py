@@ -1,0 +1,276 @@
+"""Stand-alone bundle verifier: `python -m audit.verifier BUNDLE_DIR`. No Django, no database.
+
+Checks an export_log bundle: the manifest's signature and file hashes, the hash chain, the
+checkpoints, every proposal's signature and patch_hash, that every logged patch has a verified
+proposal, the agent keys against their events, and a replay of every target from genesis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from audit.chain import ChainBroken, ChainChecker, EventRow
+from patches.canonical import JSONInputError, canonical_text, hash_of, is_hash, parse_json
+from patches.formats import PatchError, apply_patch, content_hash
+from patches.signing import SignatureError, key_id_of, verify
+
+EVENT_KEYS = {"seq", "kind", "actor", "payload", "created_at", "prev_hash", "hash"}
+PROPOSAL_KEYS = {"id", "target", "patch_hash", "envelope", "signatures"}
+BUNDLE_FORMAT = "patch-console-log/1"
+
+
+class BundleInvalid(Exception):
+    """The first problem found in the bundle."""
+
+
+def _json(path: Path) -> Any:
+    try:
+        return parse_json(path.read_bytes(), max_depth=200)
+    except (OSError, JSONInputError) as exc:
+        raise BundleInvalid(f"{path.name}: {exc}") from exc
+
+
+def _lines(path: Path) -> Iterator[tuple[int, Any]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleInvalid(f"{path.name}: {exc}") from exc
+    if data and not data.endswith(b"\n"):
+        raise BundleInvalid(f"{path.name}: the last line is cut off")
+    for number, line in enumerate(data.splitlines(), start=1):
+        try:
+            yield number, parse_json(line, max_depth=200)
+        except JSONInputError as exc:
+            raise BundleInvalid(f"{path.name} line {number}: {exc}") from exc
+
+
+def _raw_key(hex_key: Any, key_id: Any, where: str) -> bytes:
+    try:
+        raw = bytes.fromhex(hex_key)
+    except (TypeError, ValueError) as exc:
+        raise BundleInvalid(f"{where}: public key is not hex") from exc
+    if len(raw) != 32 or key_id_of(raw) != key_id:
+        raise BundleInvalid(f"{where}: key_id is not the sha256 of the public key")
+    return raw
+
+
+def check_manifest(bundle: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    manifest = _json(bundle / "manifest.json")
+    keys = _json(bundle / "keys.json")
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise BundleInvalid(f"manifest.json: not a {BUNDLE_FORMAT} manifest")
+    try:
+        console = keys["console"]
+        console_key = _raw_key(console["public_key"], console["key_id"], "keys.json console")
+        unsigned = {k: v for k, v in manifest.items() if k != "signature"}
+        verify(console_key, unsigned, manifest["signature"])
+    except (KeyError, TypeError) as exc:
+        raise BundleInvalid(f"manifest.json or keys.json: missing {exc}") from exc
+    except SignatureError as exc:
+        raise BundleInvalid(f"manifest.json: {exc} (console key)") from exc
+    listed = manifest["files"]
+    present = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
+    for name in present:
+        if name != "manifest.json" and name not in listed:
+            raise BundleInvalid(f"{name}: not listed in the manifest")
+    for name, expected in sorted(listed.items()):
+        path = bundle / name
+        if not path.is_file():
+            raise BundleInvalid(f"{name}: listed in the manifest but missing")
+        if "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+            raise BundleInvalid(f"{name}: contents differ from the manifest's hash")
+    return manifest, keys
+
+
+def check_events(bundle: Path, console_key: bytes) -> tuple[ChainChecker, list[dict[str, Any]]]:
+    checkpoints: dict[int, tuple[str, str | None]] = {}
+    for number, cp in _lines(bundle / "checkpoints.jsonl"):
+        try:
+            seq, head, signature = cp["seq"], cp["head"], cp["signature"]
+            problem = (
+                None
+                if cp["key_id"] == key_id_of(console_key) and is_hash(head)
+                else ("checkpoint not signed by the console key")
+            )
+            if problem is None:
+                verify(console_key, {"seq": seq, "head": head}, signature)
+        except (KeyError, TypeError) as exc:
+            raise BundleInvalid(f"checkpoints.jsonl line {number}: missing {exc}") from exc
+        except SignatureError as exc:
+            problem = f"checkpoint signature: {exc}"
+        checkpoints[seq] = (head, problem)
+    # Payloads are re-canonicalized here, so the canonical-text check is not needed again.
+    checker = ChainChecker(trusted_upto=2**62, checkpoints=checkpoints)
+    events: list[dict[str, Any]] = []
+    batch: list[EventRow] = []
+    try:
+        for number, event in _lines(bundle / "events.jsonl"):
+            if not isinstance(event, dict) or set(event) != EVENT_KEYS:
+                raise BundleInvalid(f"events.jsonl line {number}: not an event")
+            if not isinstance(event["payload"], dict):
+                raise BundleInvalid(f"events.jsonl line {number}: payload is not an object")
+            try:
+                payload = canonical_text(event["payload"])
+            except ValueError as exc:
+                raise BundleInvalid(f"events.jsonl line {number}: {exc}") from exc
+            batch.append(
+                (
+                    event["seq"],
+                    event["kind"],
+                    event["actor"],
+                    payload,
+                    event["created_at"],
+                    event["prev_hash"],
+                    event["hash"],
+                )
+            )
+            events.append(event)
+            if len(batch) >= 10_000:
+                checker.feed(batch)
+                batch = []
+        checker.feed(batch)
+        checker.finish()
+    except ChainBroken as broken:
+        raise BundleInvalid(f"events.jsonl: {broken}") from broken
+    return checker, events
+
+
+def check_proposals(bundle: Path, keys: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """patch_hash → signed proposal, for every proposal whose signatures verify."""
+    agent_keys = {
+        k["key_id"]: _raw_key(k["public_key"], k["key_id"], f"keys.json agent {k.get('agent')}")
+        for k in keys["agents"]
+    }
+    verified: dict[str, dict[str, Any]] = {}
+    for number, row in _lines(bundle / "proposals.jsonl"):
+        where = f"proposals.jsonl line {number}"
+        if not isinstance(row, dict) or set(row) != PROPOSAL_KEYS:
+            raise BundleInvalid(f"{where}: not a proposal record")
+        try:
+            envelope = parse_json(row["envelope"])
+            proposal = envelope["proposal"]
+            signature = envelope["signature"]
+            signatures = [signature, *row["signatures"]]
+            if hash_of(proposal) != row["patch_hash"]:
+                raise BundleInvalid(f"{where}: patch_hash is not sha256(canonical(proposal))")
+            if not row["signatures"]:
+                raise BundleInvalid(f"{where}: no signature rows")
+            for sig in signatures:
+                if sig["algorithm"] != "ed25519" or sig["key_id"] not in agent_keys:
+                    raise BundleInvalid(f"{where}: signed by unknown key {sig['key_id']}")
+                verify(agent_keys[sig["key_id"]], proposal, sig["value"])
+        except (JSONInputError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, BundleInvalid):
+                raise
+            raise BundleInvalid(f"{where}: {exc}") from exc
+        verified[row["patch_hash"]] = proposal
+    return verified
+
+
+def check_keys_against_events(keys: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    listed = {(k["agent"], k["key_id"], k["public_key"]) for k in keys["agents"]}
+    registered = {
+        (e["payload"].get("agent"), e["payload"].get("key_id"), e["payload"].get("public_key"))
+        for e in events
+        if e["kind"] == "AgentKeyRegistered"
+    }
+    if listed != registered:
+        raise BundleInvalid("keys.json: agent keys differ from the AgentKeyRegistered events")
+    revoked = {e["payload"].get("key_id") for e in events if e["kind"] == "AgentKeyRevoked"}
+    for key in keys["agents"]:
+        if (key["revoked_at"] is not None) != (key["key_id"] in revoked):
+            raise BundleInvalid(f"keys.json: key {key['key_id']} revocation differs from the log")
+
+
+def replay(
+    bundle: Path,
+    manifest: dict[str, Any],
+    events: list[dict[str, Any]],
+    proposals: dict[str, dict[str, Any]],
+) -> tuple[int, int]:
+    targets: dict[str, dict[str, Any]] = {}
+    for event in events:
+        payload, kind = event["payload"], event["kind"]
+        where = f"event seq {event['seq']}"
+        if kind in ("PatchProposed", "PatchApplied") and payload.get("patch_hash") not in proposals:
+            raise BundleInvalid(
+                f"{where}: {kind} of {payload.get('patch_hash')} has no verified proposal"
+            )
+        if kind == "TargetCreated":
+            name = payload["target"]
+            info = manifest["targets"].get(name)
+            if info is None:
+                raise BundleInvalid(f"{where}: no genesis for target {name}")
+            try:
+                content = (bundle / info["genesis"]).read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise BundleInvalid(f"{info['genesis']}: {exc}") from exc
+            if content_hash(content) != payload["content_hash"]:
+                raise BundleInvalid(f"replay {name} version 1: genesis differs from the log's hash")
+            targets[name] = {"info": info, "content": content, "version": 1}
+        elif kind == "PatchApplied":
+            name = payload.get("target")
+            state = targets.get(name)
+            version = payload.get("version")
+            if state is None or version != state["version"] + 1:
+                raise BundleInvalid(f"replay {name} version {version}: out of sequence")
+            proposal = proposals[payload["patch_hash"]]
+            info = state["info"]
+            try:
+                result = apply_patch(
+                    content_kind="text" if info["patch_type"] == "Prompt" else "json",
+                    patch_type=info["patch_type"],
+                    base=state["content"],
+                    patch=proposal["patch"],
+                    schema=info["schema"],
+                )
+            except (PatchError, ValueError) as exc:
+                raise BundleInvalid(f"replay {name} version {version}: {exc}") from exc
+            if content_hash(result.content) != payload["content_hash"]:
+                raise BundleInvalid(f"replay {name} version {version}: content hash differs")
+            state.update(content=result.content, version=version)
+    return len(targets), sum(t["version"] for t in targets.values())
+
+
+def bundle_verify(bundle: Path) -> str:
+    """'OK …' for a bundle that checks out; raises BundleInvalid at the first problem."""
+    manifest, keys = check_manifest(bundle)
+    console_key = bytes.fromhex(keys["console"]["public_key"])
+    checker, events = check_events(bundle, console_key)
+    if manifest["events"] != checker.count or manifest["head"] != checker.head:
+        raise BundleInvalid("manifest.json: event count or head differs from events.jsonl")
+    proposals = check_proposals(bundle, keys)
+    check_keys_against_events(keys, events)
+    targets, versions = replay(bundle, manifest, events, proposals)
+    return (
+        f"OK {checker.count} events, head {checker.head}; {len(proposals)} proposals, "
+        f"{len(checker.checkpoints)} checkpoints; replayed {targets} targets, {versions} versions"
+    )
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m audit.verifier BUNDLE_DIR", file=sys.stderr)
+        return 2
+    bundle = Path(argv[0])
+    if not (bundle / "manifest.json").is_file():
+        print(f"FAIL: {bundle} has no manifest.json: is it an export_log bundle?", file=sys.stderr)
+        return 1
+    try:
+        print(bundle_verify(bundle))
+    except BundleInvalid as exc:
+        print(f"FAIL: {exc}", file=sys.stderr)
+        return 1
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Signed and hashed files that are still malformed: report, never crash.
+        print(f"FAIL: malformed bundle: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,210 @@
+"""Verifying the event log in the database: hashes, links, canonical payloads, checkpoints."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from audit.chain import ChainBroken, ChainChecker, EventRow
+from audit.models import Checkpoint
+from audit.verify_ranges import RangeTask, range_check
+from patches.canonical import is_hash
+from patches.signing import SignatureError, console_public_key, key_id_of, verify
+
+CHUNK_SIZE = 20_000
+# Below this many events, starting worker processes costs more than it saves.
+PARALLEL_MIN_EVENTS = 200_000
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    ok: bool
+    count: int  # events checked (all of them when ok)
+    head: str  # the last good hash
+    seq: int | None = None  # the first bad seq when not ok
+    message: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _created_at_sql() -> str:
+    # RFC 3339 text built by the database, so the hot loop does no datetime work.
+    if connection.vendor == "postgresql":
+        return """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    # Django stores naive UTC "YYYY-MM-DD HH:MM:SS[.ffffff]" on SQLite (no fraction when zero).
+    return (
+        "substr(created_at, 1, 10) || 'T' || substr(created_at, 12, 8) || "
+        "CASE WHEN length(created_at) = 19 THEN '.000000' ELSE substr(created_at, 20) END || 'Z'"
+    )
+
+
+def event_rows(
+    *, after: int = 0, upto: int | None = None, chunk_size: int = CHUNK_SIZE
+) -> Iterator[list[EventRow]]:
+    """Chunks of events in seq order, read with a raw cursor and keyset pagination."""
+    bound = " AND seq <= %s" if upto is not None else ""
+    # Only fixed fragments are interpolated; values go in as parameters.
+    sql = (
+        f"SELECT seq, kind, actor, payload, {_created_at_sql()}, prev_hash, hash "  # noqa: S608
+        f"FROM audit_event WHERE seq > %s{bound} ORDER BY seq LIMIT %s"
+    )
+    last = after
+    with connection.cursor() as cursor:
+        while True:
+            params = [last, upto, chunk_size] if upto is not None else [last, chunk_size]
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            if rows:
+                yield rows
+            if len(rows) < chunk_size:
+                return
+            last = rows[-1][0]
+
+
+def checkpoint_problem(checkpoint: Checkpoint, console_key: bytes) -> str | None:
+    """Why a checkpoint cannot be trusted, or None when its signature verifies."""
+    if checkpoint.key_id != key_id_of(console_key):
+        return f"checkpoint signed by key {checkpoint.key_id}, not the console's key"
+    if not is_hash(checkpoint.head):
+        return "checkpoint head is not a sha256: hash"
+    try:
+        verify(console_key, {"seq": checkpoint.seq, "head": checkpoint.head}, checkpoint.signature)
+    except SignatureError as exc:
+        return f"checkpoint signature: {exc}"
+    return None
+
+
+def signed_checkpoints(*, upto: int | None = None) -> dict[int, tuple[str, str | None]]:
+    """seq → (head, problem) for every checkpoint; problem is None when its signature verifies."""
+    console_key = console_public_key()
+    rows = Checkpoint.objects.all()
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
+    return {cp.seq: (cp.head, checkpoint_problem(cp, console_key)) for cp in rows}
+
+
+def trusted_seq(checkpoints: dict[int, tuple[str, str | None]]) -> int:
+    """The last checkpoint seq that verifies with no untrustworthy checkpoint before it."""
+    trusted = 0
+    for seq in sorted(checkpoints):
+        if checkpoints[seq][1] is not None:
+            break
+        trusted = seq
+    return trusted
+
+
+def _check(checker: ChainChecker, *, upto: int | None) -> None:
+    for rows in event_rows(upto=upto):
+        checker.feed(rows)
+    checker.finish()
+
+
+def _database_for_workers() -> dict[str, Any] | None:
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return {"path": str(settings["NAME"])}
+    if connection.vendor == "postgresql":
+        keys = {
+            "NAME": "dbname",
+            "USER": "user",
+            "PASSWORD": "password",
+            "HOST": "host",
+            "PORT": "port",
+        }
+        return {arg: settings[key] for key, arg in keys.items() if settings.get(key)}
+    return None
+
+
+def _parallel_ok(
+    *, workers: int, last: int, trusted: int, checkpoints: dict[int, tuple[str, str | None]]
+) -> ChainVerification | None:
+    """The verification when every range checks out in parallel, else None (caller rescans)."""
+    database = _database_for_workers()
+    if database is None:
+        return None
+    bounds = [last * k // workers for k in range(workers + 1)]
+    tasks = [
+        RangeTask(
+            vendor=connection.vendor,
+            database=database,
+            created_at_sql=_created_at_sql(),
+            after=bounds[k],
+            upto=bounds[k + 1],
+            trusted_upto=trusted,
+            checkpoints=checkpoints,
+        )
+        for k in range(workers)
+    ]
+    # spawn, not fork: a forked child would share the parent's open database connection.
+    try:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            results = pool.map(range_check, tasks)
+    except (OSError, AssertionError, RuntimeError):
+        return None  # e.g. inside a daemonic process: the sequential check still runs
+
+    if any(result.problem for result in results):
+        return None
+    checker = ChainChecker(checkpoints=checkpoints)
+    checker.last_seq = last
+    try:
+        checker.finish()
+    except ChainBroken:
+        return None
+    count, head = sum(r.count for r in results), results[-1].head
+    message = f"OK {count} events, head {head}"
+    return ChainVerification(ok=True, count=count, head=head, message=message)
+
+
+def verify_chain(
+    *, upto: int | None = None, strict: bool = False, workers: int | None = 1
+) -> ChainVerification:
+    """Check every event (up to seq `upto`); on failure, name the first bad seq.
+
+    strict: check every payload's canonical form, even where a checkpoint vouches for it.
+    workers: processes checking ranges of a committed chain; None picks one per CPU from
+    PARALLEL_MIN_EVENTS events on, outside a transaction (workers could not see into it).
+    The default, 1, suits callers inside web or Celery worker processes, which should not
+    start processes; verify_log and the bench ask for None.
+    """
+    checkpoints = signed_checkpoints(upto=upto)
+    # Up to the last good checkpoint its signed head pins every byte, and the console checked
+    # those payloads were canonical before signing it (audit.checkpoints); hashes and links are
+    # still checked everywhere.
+    trusted = 0 if strict else trusted_seq(checkpoints)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(seq) FROM audit_event")
+        last = min(cursor.fetchone()[0] or 0, upto if upto is not None else 2**62)
+    if workers is None:
+        parallel = last >= PARALLEL_MIN_EVENTS and not connection.in_atomic_block
+        workers = min(os.cpu_count() or 1, 8) if parallel else 1
+    if workers > 1 and last > workers:
+        verified = _parallel_ok(
+            workers=workers, last=last, trusted=trusted, checkpoints=checkpoints
+        )
+        if verified is not None:
+            return verified
+    checker = ChainChecker(trusted_upto=trusted, checkpoints=checkpoints)
+    try:
+        _check(checker, upto=upto)
+    except ChainBroken as broken:
+        if checker.trusted_upto:
+            # Rescan strictly so the report names the first bad event, not the checkpoint
+            # that exposed it.
+            below = {seq: cp for seq, cp in checkpoints.items() if seq <= broken.seq}
+            rescan = ChainChecker(checkpoints=below)
+            try:
+                _check(rescan, upto=broken.seq)
+            except ChainBroken as earlier:
+                if earlier.seq <= broken.seq:
+                    broken, checker = earlier, rescan
+        return ChainVerification(
+            ok=False, count=checker.count, head=checker.head, seq=broken.seq, message=str(broken)
+        )
+    message = f"OK {checker.count} events, head {checker.head}"
+    return ChainVerification(ok=True, count=checker.count, head=checker.head, message=message)

@@ -1,0 +1,323 @@
+"""Agent API throughput: accepted signed submissions/s against a no-op view on the same server.
+
+`python -m bench.api_bench` starts gunicorn on 127.0.0.1 (an ephemeral port) against PostgreSQL
+(DATABASE_URL, or a throwaway database it creates and drops) with a Redis broker, creates an
+agent and a Config target with the project's own commands, then measures in one run:
+
+- saturation throughput of GET /api/v1/ping (no auth, no database) and of POST /api/v1/proposals
+  (pre-signed, all accepted: 201), both closed-loop with the same concurrency;
+- p50/p99 latency of each at half its saturation rate (open loop, latency from the scheduled
+  start, so queueing counts).
+
+Prints the ratio submit/ping; `run()` returns the figures for `make bench`. Loopback only;
+every loop is bounded by a request count.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from patches.client import keygen, make_proposal, public_key_pem, sign_proposal
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/3")
+
+
+@dataclass
+class Settings:
+    workers: int = 3
+    concurrency: int = 16
+    ping_requests: int = 2000
+    submit_requests: int = 500
+    latency_requests: int = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _throwaway_database() -> tuple[str, Callable[[], None]]:
+    import psycopg
+
+    name = f"console_api_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return f"postgres://postgres@127.0.0.1:5432/{name}", drop
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/ping")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not answer in time")
+
+
+Request = tuple[str, str, bytes | None, dict[str, str]]
+
+
+def _send(conn: http.client.HTTPConnection, request: Request) -> int:
+    method, path, body, headers = request
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def _saturate(port: int, requests: list[Request], concurrency: int, expect: int) -> float:
+    """Closed loop: `concurrency` keep-alive clients send all requests; returns requests/s."""
+    index = iter(range(len(requests)))
+    lock = threading.Lock()
+    failures: list[int] = []
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                break
+            status = _send(conn, requests[i])
+            if status != expect:
+                failures.append(status)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} unexpected answers, e.g. {failures[:5]}")
+    return len(requests) / elapsed
+
+
+def _latencies(
+    port: int, requests: list[Request], rate: float, concurrency: int, expect: int
+) -> list[float]:
+    """Open loop at `rate` requests/s; latency measured from each request's scheduled start."""
+    start = time.perf_counter() + 0.05
+    index = iter(range(len(requests)))
+    lock = threading.Lock()
+    results: list[float] = []
+    failures: list[int] = []
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                break
+            scheduled = start + i / rate
+            pause = scheduled - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            status = _send(conn, requests[i])
+            results.append(time.perf_counter() - scheduled)
+            if status != expect:
+                failures.append(status)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} unexpected answers, e.g. {failures[:5]}")
+    return sorted(results)
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def _signed_submissions(
+    key: Any, token: str, target: str, count: int, offset: int
+) -> list[Request]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    requests: list[Request] = []
+    for i in range(offset, offset + count):
+        proposal = make_proposal(
+            target=target,
+            patch_type="Config",
+            base_version=1,
+            patch=json.dumps([{"op": "replace", "path": "/n", "value": i}]),
+            reasoning=f"bench submission {i}",
+        )
+        body = json.dumps(sign_proposal(key, proposal)).encode()
+        requests.append(("POST", "/api/v1/proposals", body, headers))
+    return requests
+
+
+def _clear_broker_queue() -> None:
+    # The bench runs no worker: drop the gate tasks it queued in its own Redis database.
+    try:
+        import redis
+
+        redis.Redis.from_url(BROKER_URL).delete("celery")
+    except Exception as exc:  # the figures stand even if the broker is gone
+        print(f"note: could not clear {BROKER_URL}: {exc}", file=sys.stderr)
+
+
+def run(settings: Settings | None = None) -> dict[str, float]:
+    settings = settings or Settings()
+    workdir = Path(tempfile.mkdtemp(prefix="api-bench-"))
+    drop_database: Callable[[], None] = lambda: None  # noqa: E731
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres", "pgsql")):
+        database_url, drop_database = _throwaway_database()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": BROKER_URL,
+        "DEBUG": "false",
+        "DB_CONN_MAX_AGE": "60",
+        "VAR_DIR": str(workdir / "var"),
+        # Every bench submission stays open (no worker runs): lift the per-agent cap.
+        "API_MAX_PENDING_PER_AGENT": "100000",
+    }
+    port = _free_port()
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        _manage(env, "migrate", "--noinput")
+        key_file = workdir / "agent.pem"
+        key = keygen(key_file)
+        public_file = workdir / "agent.pub.pem"
+        public_file.write_text(public_key_pem(key))
+        agent = json.loads(
+            _manage(
+                env,
+                "agent_create",
+                f"bench-{secrets.token_hex(3)}",
+                "--public-key",
+                str(public_file),
+            )
+        )
+        # Unique names: `make bench` may run this twice against one database.
+        target = f"bench-config-{secrets.token_hex(3)}"
+        content = workdir / "config.json"
+        content.write_text(json.dumps({"n": -1}))
+        _manage(env, "target_create", target, "--type", "Config", "--content-file", str(content))
+        server = subprocess.Popen(
+            [
+                str(Path(PYTHON).with_name("gunicorn")),
+                "console.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(settings.workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        _wait_until_up(port, server)
+        ping: list[Request] = [("GET", "/api/v1/ping", None, {})]
+        warm = _signed_submissions(key, agent["token"], target, 50, 0)
+        _saturate(port, ping * 200, settings.concurrency, 200)
+        _saturate(port, warm, settings.concurrency, 201)
+
+        ping_rps = _saturate(port, ping * settings.ping_requests, settings.concurrency, 200)
+        submissions = _signed_submissions(
+            key, agent["token"], target, settings.submit_requests, 1000
+        )
+        submit_rps = _saturate(port, submissions, settings.concurrency, 201)
+        ping_lat = _latencies(
+            port, ping * settings.latency_requests, ping_rps / 2, settings.concurrency, 200
+        )
+        later = _signed_submissions(
+            key, agent["token"], target, settings.latency_requests, 10_000_000
+        )
+        submit_lat = _latencies(port, later, submit_rps / 2, settings.concurrency, 201)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        drop_database()
+        _clear_broker_queue()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "ping_rps": ping_rps,
+        "submit_rps": submit_rps,
+        "ping_request_s": 1 / ping_rps,
+        "submit_request_s": 1 / submit_rps,
+        "submit_cost_in_pings": ping_rps / submit_rps,
+        "submit_to_ping_ratio": submit_rps / ping_rps,
+        "ping_p50_ms": _percentile(ping_lat, 0.50) * 1000,
+        "ping_p99_ms": _percentile(ping_lat, 0.99) * 1000,
+        "submit_p50_ms": _percentile(submit_lat, 0.50) * 1000,
+        "submit_p99_ms": _percentile(submit_lat, 0.99) * 1000,
+        "workers": settings.workers,
+    }
+
+
+def main() -> None:
+    figures = run()
+    print(
+        f"agent API on gunicorn ({figures['workers']:.0f} workers, PostgreSQL, Redis broker):\n"
+        f"  no-op GET /api/v1/ping       {figures['ping_rps']:8.0f} req/s   "
+        f"p50 {figures['ping_p50_ms']:6.2f} ms  p99 {figures['ping_p99_ms']:6.2f} ms at half load\n"
+        f"  signed POST /api/v1/proposals {figures['submit_rps']:8.0f} req/s   "
+        f"p50 {figures['submit_p50_ms']:6.2f} ms  p99 {figures['submit_p99_ms']:6.2f} ms at half load\n"
+        f"  ratio submit/ping throughput: {figures['submit_to_ping_ratio']:.3f} "
+        f"(a submission costs {figures['submit_cost_in_pings']:.1f} no-op requests)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Event log speed: event_append against raw INSERTs, verify_chain against raw SHA-256.
+
+`python -m bench.chain_bench [--events N]` runs in its own throwaway database (SQLite, or
+PostgreSQL when DATABASE_URL names a server); `run()` returns the figures for `make bench`.
+Appends are timed on a slice (N/50, 2,000..20,000 events); the rest of the N events are
+filled with precomputed chained rows by bulk INSERT so verification covers all N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.common import django_ready, throwaway_database
+
+DEFAULT_EVENTS = 100_000
+CHUNK = 10_000
+KINDS = ("PatchProposed", "TestGatePassed", "ReviewRecorded", "PatchApplied", "PatchRejected")
+REASONING = "Route chargebacks to billing; customers mention them with invoices and refunds."
+START = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
+
+RATIOS = {
+    "verify_vs_sha256_ratio": ("verify_s", "sha256_baseline_s", ">=", 0.25),
+}
+
+
+def _payload(seq: int) -> dict[str, Any]:
+    digest = hashlib.sha256(seq.to_bytes(8, "big")).hexdigest()
+    payload: dict[str, Any] = {"patch_hash": "sha256:" + digest, "target": f"target-{seq % 37}"}
+    if seq % 5 == 3:
+        payload.update(
+            patch_type="Routing",
+            reasoning=REASONING,
+            version=seq // 5,
+            content_hash="sha256:" + digest[::-1],
+            base_version=seq // 5 - 1,
+            proposal=seq // 5,
+        )
+    elif seq % 5 == 4:
+        payload.update(reason="Test failed: routing-cases", stage="test_gate", proposal=seq // 5)
+    return payload
+
+
+def chained_rows(
+    start_seq: int, prev_hash: str, count: int, *, vendor: str
+) -> Iterator[list[tuple]]:
+    """Chunks of audit_event rows continuing the chain, hashed exactly as event_append does."""
+    from audit.chain import event_bytes
+
+    seq = start_seq
+    end = start_seq + count
+    while seq < end:
+        chunk = []
+        for seq in range(seq, min(seq + CHUNK, end)):  # noqa: B020
+            moment = START + timedelta(milliseconds=seq)
+            created_at = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            stored_at = created_at if vendor == "postgresql" else created_at[:-1].replace("T", " ")
+            # Only ASCII strings and small ints: json.dumps writes exactly RFC 8785 here.
+            payload = json.dumps(_payload(seq), separators=(",", ":"), sort_keys=True)
+            kind, actor = KINDS[seq % 5], f"agent:bench-{seq % 11}"
+            data = event_bytes(
+                seq=seq,
+                kind=kind,
+                actor=actor,
+                payload_text=payload,
+                created_at=created_at,
+                prev_hash=prev_hash,
+            )
+            event_hash = "sha256:" + hashlib.sha256(data).hexdigest()
+            chunk.append((seq, kind, actor, payload, stored_at, prev_hash, event_hash))
+            prev_hash = event_hash
+        seq += 1
+        yield chunk
+
+
+def _insert(chunk: list[tuple]) -> None:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO audit_event (seq, kind, actor, payload, created_at, prev_hash, hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            chunk,
+        )
+
+
+def _timed(call: Any) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def _sha256_baseline() -> tuple[float, float, int]:
+    """(seconds hashing, seconds reading, bytes) for the exact bytes verify_chain hashes."""
+    from audit.chain import event_bytes
+    from audit.verify import event_rows
+
+    sha256 = hashlib.sha256
+    hashing = reading = 0.0
+    total = 0
+    rows_iter = event_rows()
+    while True:
+        started = time.perf_counter()
+        rows = next(rows_iter, None)
+        reading += time.perf_counter() - started
+        if rows is None:
+            break
+        blobs = [
+            event_bytes(
+                seq=r[0], kind=r[1], actor=r[2], payload_text=r[3], created_at=r[4], prev_hash=r[5]
+            )
+            for r in rows
+        ]
+        total += sum(map(len, blobs))
+        started = time.perf_counter()
+        for blob in blobs:
+            sha256(blob).digest()
+        hashing += time.perf_counter() - started
+    return hashing, reading, total
+
+
+def run(events: int = DEFAULT_EVENTS) -> dict[str, Any]:
+    from django.db import connection, transaction
+
+    from audit.checkpoints import checkpoint_sign
+    from audit.log import chain_head, event_append
+    from audit.verify import verify_chain
+
+    vendor = connection.vendor
+    appends = max(2_000, min(20_000, events // 50))
+
+    def append_each() -> None:
+        for n in range(appends):
+            event_append(kind="PatchProposed", actor="agent:bench", payload=_payload(n))
+
+    def append_batched() -> None:
+        with transaction.atomic():
+            append_each()
+
+    append_s = _timed(append_each)
+    append_batched_s = _timed(append_batched)
+    seq, head = chain_head()
+    raw_rows = [
+        row for chunk in chained_rows(seq + 1, head, appends, vendor=vendor) for row in chunk
+    ]
+    raw_insert_s = _timed(lambda: _insert(raw_rows))
+
+    seq, head = chain_head()
+    remaining = max(0, events - seq)
+    fill_started = time.perf_counter()
+    for chunk in chained_rows(seq + 1, head, remaining, vendor=vendor):
+        _insert(chunk)
+    fill_s = time.perf_counter() - fill_started
+
+    # A checkpoint covers the whole chain (strictly checked once, before signing)...
+    checkpoint_s = _timed(checkpoint_sign)
+    # ...so verify_log rechecks hashes and links everywhere, payload canonicality only after it.
+    results: dict[str, Any] = {}
+    verify_s = _timed(lambda: results.setdefault("fast", verify_chain(workers=1)))
+    strict_s = _timed(lambda: results.setdefault("strict", verify_chain(strict=True, workers=1)))
+    cpus = min(os.cpu_count() or 1, 8)
+    parallel_s = _timed(lambda: results.setdefault("parallel", verify_chain(workers=cpus)))
+    for result in results.values():
+        if not result.ok:
+            raise RuntimeError(f"the bench chain does not verify: {result.message}")
+    sha256_s, read_s, total_bytes = _sha256_baseline()
+    verified = results["fast"].count
+    return {
+        "events": verified,
+        "bytes_per_event": round(total_bytes / verified, 1),
+        "appends_timed": appends,
+        "append_per_s": round(appends / append_s),
+        "append_batched_per_s": round(appends / append_batched_s),
+        "raw_insert_per_s": round(appends / raw_insert_s),
+        "append_vs_raw_insert_ratio": {
+            "measured": append_s,
+            "baseline": raw_insert_s,
+            "ratio": raw_insert_s / append_s,
+            "comparison": ">=",
+            "goal": None,
+        },
+        "append_batched_vs_raw_insert_ratio": {
+            "measured": append_batched_s,
+            "baseline": raw_insert_s,
+            "ratio": raw_insert_s / append_batched_s,
+            "comparison": ">=",
+            "goal": None,
+        },
+        "fill_s": fill_s,
+        "checkpoint_sign_s": checkpoint_s,
+        "verify_s": verify_s,
+        "verify_per_s": round(verified / verify_s),
+        "verify_strict_s": strict_s,
+        "verify_strict_per_s": round(verified / strict_s),
+        "sha256_baseline_s": sha256_s,
+        "sha256_per_s": round(verified / sha256_s),
+        "read_rows_s": read_s,
+        "verify_vs_sha256_ratio": sha256_s / verify_s,
+        "verify_parallel_workers": cpus,
+        "verify_parallel_s": parallel_s,
+        "verify_parallel_per_s": round(verified / parallel_s),
+        "verify_parallel_vs_sha256_ratio": {
+            "measured": parallel_s,
+            "baseline": sha256_s,
+            "ratio": sha256_s / parallel_s,
+            "comparison": ">=",
+            "goal": None,
+        },
+        "verify_strict_vs_sha256_ratio": {
+            "measured": strict_s,
+            "baseline": sha256_s,
+            "ratio": sha256_s / strict_s,
+            "comparison": ">=",
+            "goal": None,
+        },
+    }
+
+
+def _show(figures: dict[str, Any]) -> None:
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            print(
+                f"{name:40} {value['ratio']:.3f}  ({value['measured']:.3f} s vs {value['baseline']:.3f} s)"
+            )
+        elif isinstance(value, float):
+            print(f"{name:40} {value:.3f}")
+        else:
+            print(f"{name:40} {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.chain_bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events to verify")
+    options = parser.parse_args(argv)
+    with throwaway_database("console_chain_bench") as database_url:
+        django_ready(database_url)
+        from django.db import connection
+
+        print(f"chain bench: {options.events} events on {connection.vendor}")
+        figures = run(options.events)
+        connection.close()
+    _show(figures)
+    ratio = figures["verify_vs_sha256_ratio"]
+    print(f"verify at {ratio:.1%} of the raw SHA-256 rate (goal: at least 25%)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Django admin for the console's own state: worker heartbeats (read-only; stale rows deletable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from console.models import WorkerHeartbeat
+from patches.admin import ReadOnlyAdmin
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["worker", "seen_at"]
+    search_fields = ["worker"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A retired worker's row would show as a dead worker in /healthz until removed.
+        return bool(request.user.is_superuser)

@@ -1,0 +1,70 @@
+"""Forms of the console pages: inbox and event filters, the review decision."""
+
+from __future__ import annotations
+
+from django import forms
+
+from audit.models import Decision
+from console.selectors import AWAITING, INBOX_STATUSES
+from patches.models import PatchType
+
+STATUS_LABELS = {
+    AWAITING: "Awaiting my review",
+    "testing": "Testing",
+    "in_review": "In review (all)",
+    "applied": "Applied",
+    "rejected": "Rejected",
+    "withdrawn": "Withdrawn",
+    "all": "All",
+}
+
+
+class InboxFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(s, STATUS_LABELS[s]) for s in INBOX_STATUSES], required=False
+    )
+    type = forms.ChoiceField(choices=[("", "Any type"), *PatchType.choices], required=False)
+    target = forms.ChoiceField(choices=[("", "Any target")], required=False)
+    agent = forms.ChoiceField(choices=[("", "Any agent")], required=False)
+    q = forms.CharField(
+        label="Patch hash", required=False, max_length=71, strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "sha256:… prefix", "autocomplete": "off"}),
+    )  # fmt: skip
+
+    def __init__(self, *args: object, targets: list[str], agents: list[str], **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["target"].choices = [("", "Any target"), *((t, t) for t in targets)]  # type: ignore[attr-defined]
+        self.fields["agent"].choices = [("", "Any agent"), *((a, a) for a in agents)]  # type: ignore[attr-defined]
+
+    def filters(self) -> dict[str, str]:
+        """The chosen filters; unknown values count as "not filtered" rather than an error page."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "status": data.get("status") or AWAITING,
+            "patch_type": data.get("type") or "",
+            "target": data.get("target") or "",
+            "agent": data.get("agent") or "",
+            "hash_prefix": data.get("q") or "",
+        }
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        strip=True,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Why approve or reject?"}),
+        error_messages={"required": "Write a reason: every decision is recorded with one."},
+    )
+    decision = forms.ChoiceField(choices=Decision.choices)
+    patch_hash = forms.CharField(widget=forms.HiddenInput, max_length=71)
+    base_content_hash = forms.CharField(widget=forms.HiddenInput, max_length=71)
+
+
+class EventFilterForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("", "Any kind")], required=False)
+    proposal = forms.IntegerField(label="Proposal #", required=False, min_value=1)
+
+    def __init__(self, *args: object, kinds: list[str], **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["kind"].choices = [("", "Any kind"), *((k, k) for k in kinds)]  # type: ignore[attr-defined]

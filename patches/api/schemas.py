@@ -1,0 +1,90 @@
+"""Response shapes of the agent API (the request envelope's schema is in submit_schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+class Submitted(Schema):
+    id: int
+    patch_hash: str
+    status: str
+    url: str
+
+
+class TestOut(Schema):
+    name: str
+    status: str
+    duration_ms: int | None
+    output: str
+
+
+class ReviewOut(Schema):
+    reviewer: str
+    decision: str
+    reason: str
+    created_at: str
+
+
+class ProposalOut(Schema):
+    id: int
+    patch_hash: str
+    status: str
+    stage: str
+    reason: str
+    target: str
+    patch_type: str
+    base_version: int
+    applied_version: int | None
+    tests: list[TestOut]
+    reviews: list[ReviewOut]
+
+
+class ProposalSummary(Schema):
+    id: int
+    patch_hash: str
+    status: str
+    stage: str
+    target: str
+    base_version: int
+    url: str
+
+
+class TargetSummary(Schema):
+    name: str
+    patch_type: str
+    version: int
+    content_hash: str
+
+
+class TargetOut(Schema):
+    name: str
+    patch_type: str
+    version: int
+    content: Any = Field(description="a string for Prompt targets, the JSON value for the others")
+    content_hash: str
+
+
+class EventOut(Schema):
+    seq: int
+    kind: str
+    actor: str
+    payload: Any
+    created_at: str
+    prev_hash: str
+    hash: str
+
+
+class Ping(Schema):
+    ok: bool

@@ -1,0 +1,318 @@
+"""Submitting a signed proposal: every door check in contract order, then one atomic store."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from patches import ports
+from patches.canonical import CanonicalizationError, JSONInputError, canonical, hash_of, parse_json
+from patches.formats import PatchError, apply_patch
+from patches.models import (
+    OPEN_STATUSES,
+    Agent,
+    AgentKey,
+    PatchType,
+    Proposal,
+    ProposalStatus,
+    Signature,
+    Target,
+    TargetVersion,
+    TestDefinition,
+)
+from patches.signing import ALGORITHM, SignatureError, verify
+from patches.testgate.schedule import UnknownTestError, gate_schedule, resolve_tests
+
+ENVELOPE_KEYS = frozenset({"proposal", "signature"})
+PROPOSAL_KEYS = frozenset(
+    {"patch_type", "target", "base_version", "patch", "reasoning", "test_requirements", "nonce"}
+)
+SIGNATURE_KEYS = frozenset({"key_id", "algorithm", "value"})
+_NONCE = re.compile(r"[0-9a-f]{32,128}")
+_KEY_ID = re.compile(r"[0-9a-f]{64}")
+_BLANK = " \t\r\n"  # the same "blank" as the OpenAPI pattern [^ \t\r\n]
+# Retry-After for 429: a gate run usually finishes well within this; agents poll anyway.
+RETRY_AFTER_S = 30
+
+
+class SubmitRefused(Exception):
+    """A submission refused at the door; `problem` names the API problem type (see docs/api.md)."""
+
+    def __init__(self, problem: str, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.problem = problem
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Envelope:
+    proposal: dict[str, Any]
+    key_id: str
+    algorithm: str
+    signature: str
+
+
+def _malformed(detail: str) -> SubmitRefused:
+    return SubmitRefused("malformed-envelope", detail)
+
+
+def _exact_keys(value: Any, keys: frozenset[str], where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _malformed(f"{where} must be a JSON object")
+    missing, unknown = sorted(keys - value.keys()), sorted(value.keys() - keys)
+    if missing:
+        raise _malformed(f"{where} is missing {', '.join(missing)}")
+    if unknown:
+        raise _malformed(f"{where} has unknown keys {', '.join(unknown)}")
+    return value
+
+
+def _check_proposal_fields(proposal: dict[str, Any]) -> None:
+    for name in ("patch_type", "target", "patch", "reasoning", "nonce"):
+        if not isinstance(proposal[name], str):
+            raise _malformed(f"proposal.{name} must be a string")
+    if proposal["patch_type"] not in PatchType.values:
+        raise _malformed(
+            f"proposal.patch_type {proposal['patch_type']!r} is not one of {', '.join(PatchType.values)}"
+        )
+    base_version = proposal["base_version"]
+    if isinstance(base_version, float) and base_version.is_integer():
+        # JSON has one number type: 3.0 is the integer 3 (RFC 8785 writes both as "3").
+        base_version = proposal["base_version"] = int(base_version)
+    if isinstance(base_version, bool) or not isinstance(base_version, int) or base_version < 1:
+        raise _malformed("proposal.base_version must be an integer >= 1")
+    if not _NONCE.fullmatch(proposal["nonce"]):
+        raise _malformed(
+            "proposal.nonce must be 32 to 128 lowercase hex digits (>= 16 random bytes)"
+        )
+    reasoning = proposal["reasoning"]
+    if not reasoning.strip(_BLANK):
+        raise _malformed("proposal.reasoning must not be empty: say why this change helps")
+    if len(reasoning) > settings.API_MAX_REASONING_CHARS:
+        raise _malformed(
+            f"proposal.reasoning has {len(reasoning)} characters; the limit is "
+            f"{settings.API_MAX_REASONING_CHARS}"
+        )
+    tests = proposal["test_requirements"]
+    if not isinstance(tests, list) or not all(isinstance(name, str) for name in tests):
+        raise _malformed("proposal.test_requirements must be a list of test names")
+    if len(tests) > settings.API_MAX_TEST_REQUIREMENTS:
+        raise _malformed(
+            f"proposal.test_requirements names {len(tests)} tests; the limit is "
+            f"{settings.API_MAX_TEST_REQUIREMENTS}"
+        )
+    if not proposal["target"]:
+        raise _malformed("proposal.target must not be empty")
+
+
+def envelope_parse(body: bytes | str) -> Envelope:
+    """The envelope's parts, or SubmitRefused("malformed-envelope") saying what is wrong."""
+    try:
+        value = parse_json(body, max_depth=settings.API_MAX_JSON_DEPTH)
+    except JSONInputError as exc:
+        raise _malformed(f"body is not a strict JSON envelope: {exc}") from exc
+    envelope = _exact_keys(value, ENVELOPE_KEYS, "envelope")
+    proposal = _exact_keys(envelope["proposal"], PROPOSAL_KEYS, "proposal")
+    signature = _exact_keys(envelope["signature"], SIGNATURE_KEYS, "signature")
+    _check_proposal_fields(proposal)
+    for name in SIGNATURE_KEYS:
+        if not isinstance(signature[name], str):
+            raise _malformed(f"signature.{name} must be a string")
+    if signature["algorithm"] != ALGORITHM:
+        raise _malformed(f"signature.algorithm must be {ALGORITHM!r}")
+    if not _KEY_ID.fullmatch(signature["key_id"]):
+        raise _malformed("signature.key_id must be 64 lowercase hex digits")
+    try:
+        canonical(proposal)
+    except CanonicalizationError as exc:
+        raise _malformed(f"proposal cannot be canonicalized (RFC 8785): {exc}") from exc
+    return Envelope(
+        proposal=proposal,
+        key_id=signature["key_id"],
+        algorithm=signature["algorithm"],
+        signature=signature["value"],
+    )
+
+
+def _signing_key(*, agent: Agent, envelope: Envelope) -> AgentKey:
+    key = AgentKey.objects.filter(key_id=envelope.key_id).first()
+    if key is None:
+        raise SubmitRefused("unknown-key", f"key {envelope.key_id} is not registered")
+    if key.agent_id != agent.pk:
+        raise SubmitRefused(
+            "key-not-yours", f"key {envelope.key_id} is not a key of agent {agent.name}"
+        )
+    if key.revoked_at is not None:
+        raise SubmitRefused(
+            "revoked-key", f"key {envelope.key_id} was revoked; sign with a live key"
+        )
+    try:
+        verify(bytes.fromhex(key.public_key), envelope.proposal, envelope.signature)
+    except SignatureError as exc:
+        raise SubmitRefused("bad-signature", str(exc)) from exc
+    return key
+
+
+def _check_not_replayed(*, nonce: str, patch_hash: str) -> None:
+    used = set(
+        Proposal.objects.filter(Q(nonce=nonce) | Q(patch_hash=patch_hash)).values_list(
+            "nonce", flat=True
+        )[:2]
+    )
+    if nonce in used:
+        raise SubmitRefused("replayed-nonce", f"nonce {nonce} was already used; sign a fresh nonce")
+    if used:
+        raise SubmitRefused("replayed-patch", f"proposal {patch_hash} was already submitted")
+
+
+def _check_base(*, target: Target, base_version: int) -> None:
+    if base_version != target.version:
+        word = "is stale" if base_version < target.version else "does not exist"
+        raise SubmitRefused(
+            "stale-base",
+            f"base_version {base_version} {word}: target {target.name} is at version {target.version}",
+        )
+
+
+def _check_open_limit(agent: Agent) -> None:
+    limit = settings.API_MAX_PENDING_PER_AGENT
+    # Counting at most `limit` rows keeps this check cheap however many are open.
+    pending = (
+        Proposal.objects.filter(agent=agent, status__in=OPEN_STATUSES).values("pk")[:limit].count()
+    )
+    if pending >= limit:
+        raise SubmitRefused(
+            "too-many-pending",
+            f"agent {agent.name} has {limit} or more open proposals (the limit); wait for "
+            "decisions or withdraw some",
+            retry_after=RETRY_AFTER_S,
+        )
+
+
+def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
+    """Check a signed envelope in contract order; store it, its event and its gate run at once.
+
+    Raises SubmitRefused on any refusal, having stored nothing.
+    """
+    envelope = envelope_parse(body)
+    fields = envelope.proposal
+    # The target and its current version in one query (every target has its current version).
+    base = (
+        TargetVersion.objects.select_related("target")
+        .filter(target__name=fields["target"], version=F("target__version"))
+        .first()
+    )
+    if base is None:
+        raise SubmitRefused("unknown-target", f"no target named {fields['target']!r}")
+    target = base.target
+    if fields["patch_type"] != target.patch_type:
+        raise SubmitRefused(
+            "patch-type-mismatch",
+            f"patch_type {fields['patch_type']} does not match target {target.name}, "
+            f"which is {target.patch_type}",
+        )
+    key = _signing_key(agent=agent, envelope=envelope)
+    patch_hash = hash_of(fields)
+    _check_not_replayed(nonce=fields["nonce"], patch_hash=patch_hash)
+    _check_base(target=target, base_version=fields["base_version"])
+    try:
+        tests = resolve_tests(target=target, requested=fields["test_requirements"])
+    except UnknownTestError as exc:
+        raise SubmitRefused("unknown-test", str(exc)) from exc
+    try:
+        apply_patch(
+            content_kind=target.content_kind,
+            patch_type=target.patch_type,
+            base=base.content,
+            patch=fields["patch"],
+            schema=target.schema,
+        )
+    except PatchError as exc:
+        raise SubmitRefused("patch-does-not-apply", str(exc)) from exc
+    _check_open_limit(agent)
+    raw = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        return _store(
+            agent=agent,
+            key=key,
+            envelope=envelope,
+            raw=raw,
+            target=target,
+            base=base,
+            patch_hash=patch_hash,
+            tests=tests,
+        )
+    except IntegrityError as exc:
+        # Two identical submissions raced past the check above; the unique constraints on
+        # nonce and patch_hash let exactly one of them in.
+        if Proposal.objects.filter(nonce=fields["nonce"]).exists():
+            raise SubmitRefused(
+                "replayed-nonce", f"nonce {fields['nonce']} was already used"
+            ) from exc
+        raise SubmitRefused(
+            "replayed-patch", f"proposal {patch_hash} was already submitted"
+        ) from exc
+
+
+def _store(
+    *,
+    agent: Agent,
+    key: AgentKey,
+    envelope: Envelope,
+    raw: str,
+    target: Target,
+    base: TargetVersion,
+    patch_hash: str,
+    tests: list[TestDefinition],
+) -> Proposal:
+    fields = envelope.proposal
+    with transaction.atomic():
+        proposal = Proposal.objects.create(
+            agent=agent,
+            target=target,
+            envelope=raw,
+            patch_hash=patch_hash,
+            nonce=fields["nonce"],
+            patch_type=fields["patch_type"],
+            base_version=fields["base_version"],
+            base_content_hash=base.content_hash,
+            patch=fields["patch"],
+            reasoning=fields["reasoning"],
+            test_requirements=fields["test_requirements"],
+            status=ProposalStatus.TESTING,
+            approvals_required=target.required_approvals,
+        )
+        Signature.objects.create(
+            proposal=proposal,
+            key=key,
+            algorithm=envelope.algorithm,
+            value=envelope.signature,
+            verified_at=timezone.now(),
+        )
+        ports.record_event(
+            kind="PatchProposed",
+            actor=f"agent:{agent.name}",
+            payload={
+                "patch_type": proposal.patch_type,
+                "target": target.name,
+                "patch_hash": patch_hash,
+                "base_version": proposal.base_version,
+                "base_content_hash": base.content_hash,
+                "reasoning": proposal.reasoning,
+                "test_requirements": proposal.test_requirements,
+                "tests": [test.name for test in tests],
+                "agent": agent.name,
+                "key_id": key.key_id,
+                "proposal": proposal.pk,
+            },
+            proposal=proposal,
+        )
+        gate_schedule(proposal=proposal, tests=tests)
+    return proposal

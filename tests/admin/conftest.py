@@ -1,0 +1,87 @@
+"""Admin test setup: a superuser client and one row of every model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import Checkpoint, Event, Finding, Review
+from console.models import WorkerHeartbeat
+from patches.canonical import canonical
+from patches.models import Proposal, Target, TestResult, TestRun
+from patches.submit import proposal_submit
+from tests.factories import (
+    ROUTING,
+    AgentPersona,
+    make_agent,
+    make_reviewer,
+    make_target,
+    make_test,
+    proposal_body,
+    signed_envelope,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return make_reviewer("ada", admin=True)
+
+
+@pytest.fixture
+def admin_client(admin_user: User) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+@dataclass
+class World:
+    target: Target
+    persona: AgentPersona
+    proposal: Proposal
+
+
+@pytest.fixture
+def world(admin_user: User) -> World:
+    """A routing target with a mandatory test, an agent, and a submitted proposal with history."""
+    test = make_test(
+        "billing-cases", "routing_cases", {"cases": [{"input": "invoice", "expect": "billing"}]}
+    )
+    target = make_target("router", "Routing", ROUTING, tests=["billing-cases"])
+    persona = make_agent("router-agent")
+    patch = json.dumps([{"op": "replace", "path": "/routes/billing/weight", "value": 0.45}])
+    body = canonical(signed_envelope(persona, proposal_body(target=target, patch=patch)))
+    proposal = proposal_submit(agent=persona.agent, body=body)
+    run, _ = TestRun.objects.get_or_create(
+        proposal=proposal, defaults={"patch_hash": proposal.patch_hash}
+    )
+    TestResult.objects.get_or_create(
+        run=run, test=test, defaults={"name": test.name, "status": "passed"}
+    )
+    Finding.objects.create(
+        proposal=proposal, check_name="budget", severity="info", message="small change"
+    )
+    Review.objects.create(
+        proposal=proposal,
+        reviewer=make_reviewer("rita"),
+        decision="approve",
+        reason="Looks right.",
+        patch_hash=proposal.patch_hash,
+        base_content_hash=proposal.base_content_hash,
+    )
+    last = Event.objects.order_by("-seq").first()
+    assert last is not None
+    Checkpoint.objects.create(seq=last.seq, head=last.hash, key_id="k" * 64, signature="c2ln")
+    WorkerHeartbeat.objects.create(worker="celery@test", seen_at=timezone.now())
+    return World(target=target, persona=persona, proposal=proposal)

@@ -1,0 +1,97 @@
+"""Fixtures for agent API tests: a signed-in agent, a JSON target, and DB row-count snapshots."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from audit.models import Event
+from patches.models import Proposal, Signature, Target, TestResult, TestRun
+from tests.factories import (
+    ROUTING,
+    AgentPersona,
+    make_agent,
+    make_target,
+    proposal_body,
+    signed_envelope,
+)
+
+API = "/api/v1"
+
+
+def counts() -> dict[str, int]:
+    """Row counts of everything a submission may write."""
+    return {
+        "proposals": Proposal.objects.count(),
+        "signatures": Signature.objects.count(),
+        "test_runs": TestRun.objects.count(),
+        "test_results": TestResult.objects.count(),
+        "events": Event.objects.count(),
+    }
+
+
+@dataclass
+class Api:
+    client: Client
+    persona: AgentPersona
+
+    def post_json(
+        self, path: str, body: Any, persona: AgentPersona | None = None, **extra: Any
+    ) -> Any:
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        return self.client.post(
+            API + path,
+            data=data,
+            content_type="application/json",
+            **(persona or self.persona).auth,
+            **extra,
+        )
+
+    def get(self, path: str, persona: AgentPersona | None = None, **extra: Any) -> Any:
+        return self.client.get(API + path, **(persona or self.persona).auth, **extra)
+
+    def submit(self, envelope: dict[str, Any], persona: AgentPersona | None = None) -> Any:
+        return self.post_json("/proposals", envelope, persona=persona)
+
+
+@pytest.fixture
+def agent(db: None) -> AgentPersona:
+    return make_agent("agent-smith")
+
+
+@pytest.fixture
+def api(agent: AgentPersona) -> Api:
+    return Api(client=Client(), persona=agent)
+
+
+@pytest.fixture
+def routing(db: None) -> Target:
+    return make_target(name="router", patch_type="Routing", content=ROUTING)
+
+
+def threshold_patch(value: float = 2.0) -> str:
+    return json.dumps([{"op": "replace", "path": "/threshold", "value": value}])
+
+
+@pytest.fixture
+def good_envelope(agent: AgentPersona, routing: Target) -> Callable[..., dict[str, Any]]:
+    def build(**fields: Any) -> dict[str, Any]:
+        fields.setdefault("patch", threshold_patch())
+        return signed_envelope(agent, proposal_body(target=routing, **fields))
+
+    return build
+
+
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"] == f"https://patch-console.invalid/problems/{slug}"
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    return body

@@ -1,0 +1,129 @@
+"""Redis restarted with gates queued (its messages lost): the sweep re-finds every gate."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import close_old_connections
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import Event
+from console.celery import app as celery_app
+from patches.models import Proposal, ProposalStatus
+from patches.tasks import run_test_gate
+from patches.testgate.runner import gate_sweep
+from tests.factories import ROUTING, make_agent, make_target, proposal_body, signed_envelope
+from tests.reliability.conftest import PrivateRedis, worker_start, worker_stop
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+GATES = 4
+SETTLE_S = 45
+
+
+@pytest.fixture
+def broker(private_redis: PrivateRedis, monkeypatch: Any, settings: Any) -> PrivateRedis:
+    """Gates go to the private Redis; each enqueue opens a fresh connection, as a web process
+    whose broker just restarted would."""
+    celery_app.conf.task_always_eager = False
+    settings.GATE_REQUEUE_AFTER_S = 1
+
+    def send(proposal_id: int) -> None:
+        with celery_app.connection_for_write(private_redis.url) as connection:
+            run_test_gate.apply_async(args=[proposal_id], connection=connection, retry=False)
+
+    monkeypatch.setattr(run_test_gate, "delay", send)
+    return private_redis
+
+
+def _submit(client: Client, persona: Any, target: Any, value: float) -> Any:
+    target.refresh_from_db()
+    patch = json.dumps([{"op": "replace", "path": "/threshold", "value": value}])
+    envelope = signed_envelope(persona, proposal_body(target=target, patch=patch))
+    return client.post(
+        "/api/v1/proposals",
+        data=json.dumps(envelope),
+        content_type="application/json",
+        **persona.auth,
+    )
+
+
+def _decided(ids: list[int]) -> bool:
+    close_old_connections()
+    return not Proposal.objects.filter(pk__in=ids, status=ProposalStatus.TESTING).exists()
+
+
+def _sweep_until_decided(ids: list[int], worker_log: Any, broker: PrivateRedis) -> None:
+    worker = worker_start(broker.url, worker_log)
+    try:
+        deadline = time.monotonic() + SETTLE_S
+        while time.monotonic() < deadline and not _decided(ids):
+            time.sleep(0.3)
+    finally:
+        worker_stop(worker)
+    stuck = list(
+        Proposal.objects.filter(pk__in=ids, status=ProposalStatus.TESTING).values_list(
+            "pk", flat=True
+        )
+    )
+    assert not stuck, f"gates never finished for {stuck}:\n{worker_log.read_text()[-3000:]}"
+
+
+def _one_gate_outcome_each(ids: list[int]) -> None:
+    for proposal_id in ids:
+        outcomes = Event.objects.filter(
+            proposal_id=proposal_id, kind__in=["TestGatePassed", "PatchRejected"]
+        ).count()
+        assert outcomes == 1, f"proposal {proposal_id} has {outcomes} gate outcomes"
+
+
+def test_gates_queued_before_a_redis_restart_are_refound_by_the_sweep(broker, tmp_path):
+    persona = make_agent("agent-smith")
+    client = Client()
+    ids = []
+    for n in range(GATES):
+        target = make_target(name=f"router-{n}", patch_type="Routing", content=ROUTING)
+        response = _submit(client, persona, target, 2.0 + n)
+        assert response.status_code == 201, response.content
+        ids.append(response.json()["id"])
+    assert broker.queue_length() == GATES
+
+    broker.stop()
+    broker.start()
+    assert broker.queue_length() == 0, "the restart was meant to lose the queued messages"
+
+    later = timezone.now() + timedelta(seconds=5)
+    assert sorted(gate_sweep(now=later)) == sorted(ids)
+    assert broker.queue_length() == GATES
+    _sweep_until_decided(ids, tmp_path / "worker.log", broker)
+    _one_gate_outcome_each(ids)
+
+
+def test_a_proposal_submitted_while_redis_is_down_is_accepted_and_gated_after_it_returns(
+    broker, tmp_path
+):
+    """The proposal and its queued gate commit before the enqueue; a broker outage must not
+    turn an accepted proposal into a 5xx (the agent would resubmit into a replay refusal)."""
+    persona = make_agent("agent-smith")
+    target = make_target(name="router", patch_type="Routing", content=ROUTING)
+    broker.stop()
+    response = _submit(Client(raise_request_exception=False), persona, target, 3.0)
+    stored = list(Proposal.objects.values_list("pk", "status"))
+    broker.start()
+    assert len(stored) in (0, 1)
+    if not stored:
+        # Refusing is also safe, if it says so: a 503 problem and nothing stored.
+        assert response.status_code == 503, response.content
+        return
+    assert response.status_code == 201, (
+        f"proposal {stored[0][0]} was stored but the agent got {response.status_code}: "
+        f"{response.content[:300]!r}"
+    )
+    assert gate_sweep(now=timezone.now() + timedelta(seconds=5)) == [stored[0][0]]
+    _sweep_until_decided([stored[0][0]], tmp_path / "worker.log", broker)
+    _one_gate_outcome_each([stored[0][0]])
