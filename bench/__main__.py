@@ -200,9 +200,15 @@ def main(argv: list[str] | None = None) -> int:
                 module = importlib.import_module(f"bench.{name}")
             except ModuleNotFoundError as exc:
                 if exc.name != f"bench.{name}":
-                    raise
+                    traceback.print_exc()
+                    failed.append(name)
+                    continue
                 print(f"bench.{name}: missing, skipped")
                 missing.append(name)
+                continue
+            except Exception:
+                traceback.print_exc()
+                failed.append(name)
                 continue
             started = time.perf_counter()
             try:

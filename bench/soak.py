@@ -1,12 +1,13 @@
-"""`make soak`: agents submit signed proposals under load while a reviewer approves; then check.
+"""`make soak`: agents submit signed proposals under load while reviewers approve; then check.
 
 Runs gunicorn + PostgreSQL + Redis + 2 Celery workers as subprocesses on loopback (ephemeral
-port) against a throwaway database console_soak_<pid>, dropped at the end. At the end it
-requires: zero 5xx, every accepted (2xx) proposal decided (applied / rejected / withdrawn)
+port) against a throwaway database console_soak_<pid>, dropped at the end, while reviewers (2
+by default) approve on the proposal page with a signed-in session and its CSRF token (or through
+the service layer with --review-via service). At the end it requires: zero 5xx, every accepted (2xx) proposal decided (applied / rejected / withdrawn)
 within a bounded settle time, `verify_log` and `replay` passing, and bounded memory growth of
 the web and worker process trees. Prints throughput and p50/p99 latency; exit 1 on any failure.
 
-    python -m bench.soak [--seconds 60] [--agents 4]
+    python -m bench.soak [--seconds 60] [--agents 4] [--reviewers 2] [--review-via http|service]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ from bench.common import (
 DEFAULT_DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/8"
 REVIEWER = "soak-reviewer"
+REVIEWER_PASSWORD = secrets.token_urlsafe(16)
 # Memory may grow by this much (per process tree) over the run: caches, connection pools and
 # allocator high-water marks settle in the first minutes; a leak per request grows without bound.
 RSS_GROWTH_LIMIT = 0.5
@@ -61,6 +64,8 @@ class Tally:
     approvals: int = 0
     review_refusals: int = 0
     review_errors: list[str] = field(default_factory=list)
+    review_statuses: Counter[int] = field(default_factory=Counter)
+    review_latencies: list[float] = field(default_factory=list)
 
     def record(self, method: str, path: str, status: int, seconds: float) -> None:
         with self.lock:
@@ -70,7 +75,7 @@ class Tally:
                 self.server_errors.append(f"{status} {method} {path}")
 
 
-def _setup(agents: int) -> list[dict[str, Any]]:
+def _setup(agents: int, reviewers: int) -> list[dict[str, Any]]:
     """Test definitions, one Config target and one agent per simulated agent, a reviewer."""
     from django.contrib.auth.models import Group, User
 
@@ -88,8 +93,9 @@ def _setup(agents: int) -> list[dict[str, Any]]:
         name="counter-non-negative", kind="json_schema", params={"schema": schema}
     )
     group, _ = Group.objects.get_or_create(name="reviewers")
-    user = User.objects.create_user(username=REVIEWER, password=secrets.token_urlsafe(16))
-    user.groups.add(group)
+    for index in range(reviewers):
+        user = User.objects.create_user(username=f"{REVIEWER}-{index}", password=REVIEWER_PASSWORD)
+        user.groups.add(group)
     people = []
     for index in range(agents):
         name = f"soak-agent-{index}"
@@ -184,38 +190,117 @@ def _open_count() -> int:
     return Proposal.objects.filter(status__in=OPEN_STATUSES).count()
 
 
-def _reviewer_loop(stop: threading.Event, settle_deadline: list[float], tally: Tally) -> None:
-    """Approves proposals in review through the service layer, oldest first, until told to stop
-    and nothing is left open (or the settle deadline passes)."""
+Approver = Callable[[Any], None]
+
+
+def _service_approver(tally: Tally, username: str) -> Approver:
+    """Approve through audit.reviews.review_record, as the console's view does."""
     from django.contrib.auth.models import User
-    from django.db import OperationalError, connection
+    from django.db import OperationalError
 
     from audit.reviews import ReviewRefused, review_record
+
+    user = User.objects.get(username=username)
+
+    def approve(proposal: Any) -> None:
+        try:
+            review_record(
+                proposal=proposal,
+                reviewer=user,
+                decision="approve",
+                reason="Soak run: the counter moves as asked.",
+                patch_hash=proposal.patch_hash,
+                base_content_hash=proposal.base_content_hash,
+            )
+            with tally.lock:
+                tally.approvals += 1
+        except ReviewRefused:
+            with tally.lock:
+                tally.review_refusals += 1  # decided meanwhile (stale, withdrawn)
+        except OperationalError as exc:
+            # A database error inside the service (e.g. a deadlock) is a finding; the
+            # reviewer carries on like a person who reloads the page.
+            tally.review_errors.append(f"proposal {proposal.pk}: {exc}".splitlines()[0])
+
+    return approve
+
+
+def _http_approver(base_url: str, tally: Tally, username: str) -> Approver:
+    """Approve through the proposal page: a signed-in session and its CSRF token."""
+    import requests
+
+    session = requests.Session()
+    session.get(base_url + "/accounts/login/", timeout=30)
+    login = session.post(
+        base_url + "/accounts/login/",
+        data={
+            "username": username,
+            "password": REVIEWER_PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    if login.status_code != 302:
+        raise RuntimeError(f"the soak reviewer could not sign in: {login.status_code}")
+
+    def approve(proposal: Any) -> None:
+        started = time.perf_counter()
+        response = session.post(
+            f"{base_url}/proposals/{proposal.pk}/",
+            data={
+                "decision": "approve",
+                "reason": "Soak run: the counter moves as asked.",
+                "patch_hash": proposal.patch_hash,
+                "base_content_hash": proposal.base_content_hash,
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        with tally.lock:
+            tally.review_latencies.append(time.perf_counter() - started)
+            tally.review_statuses[response.status_code] += 1
+        if response.status_code >= 500:
+            tally.review_errors.append(f"proposal {proposal.pk}: HTTP {response.status_code}")
+            with tally.lock:
+                tally.server_errors.append(f"{response.status_code} POST /proposals/{proposal.pk}/")
+        elif response.status_code == 302:
+            with tally.lock:
+                tally.approvals += 1
+        else:
+            with tally.lock:
+                tally.review_refusals += 1  # 409: decided meanwhile (stale, withdrawn)
+
+    return approve
+
+
+def _reviewer_loop(
+    stop: threading.Event,
+    settle_deadline: list[float],
+    tally: Tally,
+    review_via: str,
+    base_url: str,
+    username: str,
+) -> None:
+    """Approves proposals in review, oldest first, until told to stop and nothing is left open
+    (or the settle deadline passes)."""
+    from django.db import connection
+
     from patches.models import Proposal, ProposalStatus
 
-    user = User.objects.get(username=REVIEWER)
+    approve = (
+        _http_approver(base_url, tally, username)
+        if review_via == "http"
+        else _service_approver(tally, username)
+    )
     try:
         while True:
             batch = list(
                 Proposal.objects.filter(status=ProposalStatus.IN_REVIEW).order_by("pk")[:25]
             )
             for proposal in batch:
-                try:
-                    review_record(
-                        proposal=proposal,
-                        reviewer=user,
-                        decision="approve",
-                        reason="Soak run: the counter moves as asked.",
-                        patch_hash=proposal.patch_hash,
-                        base_content_hash=proposal.base_content_hash,
-                    )
-                    tally.approvals += 1
-                except ReviewRefused:
-                    tally.review_refusals += 1  # decided meanwhile (stale, withdrawn)
-                except OperationalError as exc:
-                    # A database error inside the service (e.g. a deadlock) is a finding; the
-                    # reviewer carries on like a person who reloads the page.
-                    tally.review_errors.append(f"proposal {proposal.pk}: {exc}".splitlines()[0])
+                approve(proposal)
             if stop.is_set() and (_open_count() == 0 or time.monotonic() > settle_deadline[0]):
                 return
             if not batch:
@@ -270,7 +355,16 @@ def _flush_broker(broker: str) -> None:
     redis.Redis.from_url(broker).flushdb()
 
 
-def soak(*, seconds: float, agents: int, database_server: str, broker: str, settle_s: float) -> int:
+def soak(
+    *,
+    seconds: float,
+    agents: int,
+    database_server: str,
+    broker: str,
+    settle_s: float,
+    review_via: str = "http",
+    reviewers: int = 2,
+) -> int:
     os.environ["DATABASE_URL"] = database_server
     failures: list[str] = []
     with (
@@ -280,7 +374,7 @@ def soak(*, seconds: float, agents: int, database_server: str, broker: str, sett
         env = _child_env(database_url, broker, var_dir)
         os.environ.update({k: env[k] for k in ("CELERY_BROKER_URL", "VAR_DIR")})
         django_ready(database_url, var_dir=var_dir)
-        people = _setup(agents)
+        people = _setup(agents, reviewers)
         _flush_broker(broker)
         # Kept after the run (unlike var_dir) so a failure can be read afterwards.
         logs = Path(__file__).resolve().parent.parent / "var" / f"soak-{os.getpid()}"
@@ -306,8 +400,21 @@ def soak(*, seconds: float, agents: int, database_server: str, broker: str, sett
                 )
                 for index, person in enumerate(people)
             ]
-            reviewer = threading.Thread(target=_reviewer_loop, args=(stop, settle_deadline, tally))
-            for thread in [*threads, reviewer]:
+            reviewer_threads = [
+                threading.Thread(
+                    target=_reviewer_loop,
+                    args=(
+                        stop,
+                        settle_deadline,
+                        tally,
+                        review_via,
+                        base_url,
+                        f"{REVIEWER}-{index}",
+                    ),
+                )
+                for index in range(reviewers)
+            ]
+            for thread in [*threads, *reviewer_threads]:
                 thread.start()
             # "Before" is taken after a warm-up under load: prefork children import the app
             # lazily on their first task, which is start-up cost, not growth.
@@ -318,7 +425,8 @@ def soak(*, seconds: float, agents: int, database_server: str, broker: str, sett
                 thread.join()
             elapsed = time.monotonic() - started
             stop.set()
-            reviewer.join(timeout=settle_s + 30)
+            for thread in reviewer_threads:
+                thread.join(timeout=settle_s + 30)
             settled_after = time.monotonic() - started - elapsed
             after = _rss(children)
             for child in children:
@@ -344,7 +452,7 @@ def _check_outcome(tally: Tally, env: dict[str, str]) -> list[str]:
         failures.append(f"{len(tally.server_errors)} 5xx responses, e.g. {tally.server_errors[:5]}")
     if tally.review_errors:
         failures.append(
-            f"{len(tally.review_errors)} review_record calls failed with a database error, e.g. "
+            f"{len(tally.review_errors)} reviews failed in the server (database error or 5xx), e.g. "
             f"{tally.review_errors[:3]}"
         )
     undecided = list(
@@ -396,6 +504,12 @@ def _report(
     print(
         f"decisions {dict(decisions)}; approvals {tally.approvals}, refused reviews {tally.review_refusals}"
     )
+    if tally.review_latencies:
+        print(
+            f"review requests {dict(sorted(tally.review_statuses.items()))}, "
+            f"p50 {percentile(tally.review_latencies, 50) * 1000:.1f} ms, "
+            f"p99 {percentile(tally.review_latencies, 99) * 1000:.1f} ms"
+        )
     for name in before:
         grown = after[name] - before[name]
         limit = before[name] * RSS_GROWTH_LIMIT + RSS_GROWTH_SLACK
@@ -416,6 +530,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.soak", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--reviewers", type=int, default=2)
+    parser.add_argument(
+        "--review-via",
+        choices=("http", "service"),
+        default="http",
+        help="approve on the proposal page (session + CSRF) or through the service layer",
+    )
     parser.add_argument("--agents", type=int, default=4)
     parser.add_argument(
         "--settle", type=float, default=120.0, help="max seconds to wait for decisions"
@@ -435,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         database_server=options.database_server,
         broker=options.broker,
         settle_s=options.settle,
+        review_via=options.review_via,
+        reviewers=options.reviewers,
     )
 
 

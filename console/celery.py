@@ -57,6 +57,12 @@ app.conf.update(
             "task": "console.heartbeat",
             "schedule": float(settings.WORKER_HEARTBEAT_S),
         },
+        # Checkpoints pin the chain's head under the console's key; verify_log also skips
+        # re-canonicalizing payloads below the last one (see audit.checkpoints).
+        "log-checkpoint": {
+            "task": "audit.checkpoint_sign",
+            "schedule": float(settings.CHECKPOINT_INTERVAL_S),
+        },
         "gate-sweep": {
             "task": "patches.sweep_stuck_gates",
             "schedule": float(settings.GATE_SWEEP_INTERVAL_S),

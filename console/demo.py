@@ -12,8 +12,12 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from patches.agents import agent_create
-from patches.models import Agent, Target, TestDefinition
-from patches.signing import private_key_pem
+from patches.canonical import canonical
+from patches.client import make_proposal, sign_proposal
+from patches.formats import make_patch
+from patches.models import Agent, Proposal, Target, TargetVersion, TestDefinition
+from patches.signing import load_private_key_pem, private_key_pem
+from patches.submit import proposal_submit
 from patches.targets import target_create
 
 REVIEWERS_GROUP = "reviewers"
@@ -185,6 +189,31 @@ TARGETS: list[dict[str, Any]] = [
 ]
 
 
+# What the demo agent proposes on first run, so the inbox has work in it: (target, change, why).
+DEMO_PROPOSALS: list[tuple[str, Any, str]] = [
+    (
+        "system_prompt",
+        SYSTEM_PROMPT.replace(
+            "- Be concise and polite.\n",
+            "- Be concise and polite.\n- Confirm the order number before discussing an order.\n",
+        ),
+        "Customers were given details of the wrong order twice this week; confirming the order\n"
+        "number first removes the ambiguity.",
+    ),
+    (
+        "support_routing",
+        {**ROUTING, "routes": {**ROUTING["routes"], "billing": {
+            "weight": 1.0, "keywords": {"invoice": 2.0, "refund": 1.5, "charge": 1.0, "receipt": 1.5}}}},
+        "'receipt' questions were routed to general; they belong to billing.",
+    ),
+    (
+        "runtime_config",
+        {**CONFIG, "temperature": 0.1},
+        "Lower temperature: answers about refunds varied too much between runs.",
+    ),
+]  # fmt: skip
+
+
 def _credentials_path() -> Path:
     return Path(settings.VAR_DIR) / "demo_credentials.json"
 
@@ -227,6 +256,28 @@ def demo_seed() -> dict[str, Any]:
                 "key_id": created.key.key_id,
                 "private_key_file": str(key_file),
             }
+    if "demo-agent" in credentials and not Proposal.objects.exists():
+        _propose_demo_patches(credentials["demo-agent"])
     path.write_text(json.dumps(credentials, indent=2))
     path.chmod(0o600)
     return credentials
+
+
+def _propose_demo_patches(agent_credentials: dict[str, Any]) -> None:
+    """Submit the demo proposals exactly as an agent would: signed, through the submit service."""
+    agent = Agent.objects.get(name=agent_credentials["agent"])
+    private_key = load_private_key_pem(Path(agent_credentials["private_key_file"]).read_bytes())
+    for target_name, new_content, reasoning in DEMO_PROPOSALS:
+        target = Target.objects.get(name=target_name)
+        current = TargetVersion.objects.get(target=target, version=target.version)
+        new_text = new_content if isinstance(new_content, str) else json.dumps(new_content)
+        if target.content_kind == "json":
+            new_text = canonical(json.loads(new_text)).decode()
+        proposal = make_proposal(
+            target=target.name,
+            patch_type=target.patch_type,
+            base_version=target.version,
+            patch=make_patch(content_kind=target.content_kind, old=current.content, new=new_text),
+            reasoning=reasoning,
+        )
+        proposal_submit(agent=agent, body=canonical(sign_proposal(private_key, proposal)))

@@ -123,6 +123,7 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 GATE_TIME_LIMIT_S = envint("GATE_TIME_LIMIT_S", 300, minimum=5)
 GATE_SWEEP_INTERVAL_S = envint("GATE_SWEEP_INTERVAL_S", 60, minimum=1)
 WORKER_HEARTBEAT_S = envint("WORKER_HEARTBEAT_S", 10, minimum=1)
+CHECKPOINT_INTERVAL_S = envint("CHECKPOINT_INTERVAL_S", 600, minimum=1)
 
 # --- Caches (login rate limits, health) -------------------------------------------------------
 CACHE_URL = envurl("CACHE_URL", "memory://", schemes=("memory", "redis", "rediss"))

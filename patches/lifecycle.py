@@ -29,11 +29,19 @@ class TransitionError(Exception):
 
 
 def _locked(proposal: Proposal) -> Proposal:
-    # of=("self",): without it PostgreSQL also locks the joined target and agent rows, so a gate
-    # passing on one proposal would wait for the target that an apply holds while that apply
-    # waits for this proposal (to reject it as stale): a deadlock. no_key (FOR NO KEY UPDATE):
-    # keys never change, and a plain FOR UPDATE would block the KEY SHARE locks that foreign
-    # key checks of other transactions take at commit (findings, reviews, versions).
+    """The proposal, re-read under lock, taking locks in the one order every writer follows.
+
+    Lock order: the target row, then proposal rows, then (when an event is written) the log's
+    chain lock. A transition that locked its proposal first could deadlock with an apply that
+    holds the target and the chain lock and then rejects that proposal as stale. FOR NO KEY
+    UPDATE throughout, so other transactions' foreign-key checks (KEY SHARE) never wait on us;
+    of=("self",) so the join does not also lock the agent row.
+    """
+    list(
+        Target.objects.select_for_update(no_key=True)
+        .filter(pk=proposal.target_id)
+        .values_list("pk", flat=True)
+    )
     return (
         Proposal.objects.select_for_update(of=("self",), no_key=True)
         .select_related("target", "agent")

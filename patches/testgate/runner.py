@@ -109,7 +109,10 @@ def gate_run(*, proposal_id: int) -> float | None:
 def _claim(proposal_id: int, holder: str) -> TestRun | float | None:
     with transaction.atomic():
         run = (
-            TestRun.objects.select_for_update()
+            # of=("self",): only the run row. Locking the joined proposal and target too would
+            # block other transactions' foreign-key checks on them (KEY SHARE) and invert the
+            # target -> proposal -> chain lock order that reviews and applies follow.
+            TestRun.objects.select_for_update(of=("self",))
             .select_related("proposal__target")
             .filter(proposal_id=proposal_id)
             .first()
@@ -177,7 +180,7 @@ def _subject(proposal: Proposal) -> Subject | str:
 
 def _held(run_id: int, holder: str) -> TestRun | None:
     """The run, locked, if this holder still holds it and the proposal is still being tested."""
-    run = TestRun.objects.select_for_update().select_related("proposal").get(pk=run_id)
+    run = TestRun.objects.select_for_update(of=("self",)).select_related("proposal").get(pk=run_id)
     if run.claimed_by != holder or run.status != GateStatus.RUNNING:
         return None
     if run.proposal.status != ProposalStatus.TESTING:
