@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
