@@ -474,6 +474,19 @@ def _check_outcome(tally: Tally, env: dict[str, str]) -> list[str]:
     return failures
 
 
+def _task_errors(logs_dir: Path) -> Counter[str]:
+    """'Task … raised unexpected: …' lines of the worker logs, with ids and numbers blanked."""
+    import re
+
+    found: Counter[str] = Counter()
+    for log in logs_dir.glob("soak-worker-*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if "raised unexpected" in line:
+                line = re.sub(r"\[[0-9a-f-]{36}\]", "", line)
+                found[re.sub(r"\d+", "N", line.split(" raised unexpected: ", 1)[-1])[:160]] += 1
+    return found
+
+
 def _report(
     figures: dict[str, Any],
     tally: Tally,
@@ -519,6 +532,13 @@ def _report(
         )
         if grown > limit:
             failures.append(f"{name} memory grew by {_mb(grown)} (limit {_mb(limit)})")
+    task_errors = _task_errors(logs_dir)
+    if task_errors:
+        # Reported, not failed: a gate task that dies is retried or swept, so nothing is lost,
+        # but each one is a bug worth reading in the worker logs.
+        print(f"worker task errors: {sum(task_errors.values())}")
+        for line, count in task_errors.most_common(5):
+            print(f"  {count:5} x {line}")
     print(f"logs: {logs_dir}")
     print("RESULT: " + ("PASS" if not failures else "FAIL"))
     for failure in failures:

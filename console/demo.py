@@ -35,7 +35,7 @@ Answer the customer's question in {language}.
 - Escalate refunds above 500 to a human.
 """
 
-ROUTING = {
+ROUTING: dict[str, Any] = {
     "default": "general",
     "threshold": 1.0,
     "routes": {
@@ -44,7 +44,7 @@ ROUTING = {
     },
 }
 
-POLICY = {
+POLICY: dict[str, Any] = {
     "default": "allow",
     "rules": [
         {
@@ -60,7 +60,7 @@ POLICY = {
     ],
 }
 
-CONFIG = {"model": "small", "temperature": 0.2, "max_tokens": 1024}
+CONFIG: dict[str, Any] = {"model": "small", "temperature": 0.2, "max_tokens": 1024}
 CONFIG_SCHEMA = {
     "type": "object",
     "required": ["model", "temperature", "max_tokens"],
@@ -72,7 +72,7 @@ CONFIG_SCHEMA = {
     "additionalProperties": False,
 }
 
-TOOLS = {
+TOOLS: dict[str, Any] = {
     "tools": [
         {
             "name": "search_orders",

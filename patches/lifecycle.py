@@ -28,7 +28,7 @@ class TransitionError(Exception):
     """The proposal is not in a state that allows this transition."""
 
 
-def _locked(proposal: Proposal) -> Proposal:
+def proposal_lock(proposal: Proposal) -> Proposal:
     """The proposal, re-read under lock, taking locks in the one order every writer follows.
 
     Lock order: the target row, then proposal rows, then (when an event is written) the log's
@@ -59,7 +59,7 @@ def _require_status(proposal: Proposal, *allowed: str) -> None:
 def proposal_pass_test_gate(*, proposal: Proposal) -> Proposal:
     """testing → in_review, then the automated audit checks (which may reject at once)."""
     with transaction.atomic():
-        proposal = _locked(proposal)
+        proposal = proposal_lock(proposal)
         _require_status(proposal, ProposalStatus.TESTING)
         proposal.status = ProposalStatus.IN_REVIEW
         proposal.save(update_fields=["status", "updated_at"])
@@ -86,7 +86,7 @@ def proposal_reject(*, proposal: Proposal, stage: str, reason: str, actor: str) 
     if not reason.strip():
         raise ValueError("a rejection needs a reason")
     with transaction.atomic():
-        proposal = _locked(proposal)
+        proposal = proposal_lock(proposal)
         _require_status(proposal, *OPEN_STATUSES)
         proposal.status = ProposalStatus.REJECTED
         proposal.stage = stage
@@ -110,7 +110,7 @@ def proposal_reject(*, proposal: Proposal, stage: str, reason: str, actor: str) 
 
 def proposal_withdraw(*, proposal: Proposal, actor: str) -> Proposal:
     with transaction.atomic():
-        proposal = _locked(proposal)
+        proposal = proposal_lock(proposal)
         _require_status(proposal, *OPEN_STATUSES)
         proposal.status = ProposalStatus.WITHDRAWN
         proposal.decided_at = timezone.now()
@@ -167,7 +167,7 @@ def proposal_apply(*, proposal: Proposal, actor: str) -> TargetVersion:
     """
     refused: ApplyRefused | None = None
     with transaction.atomic():
-        proposal = _locked(proposal)
+        proposal = proposal_lock(proposal)
         _require_status(proposal, ProposalStatus.IN_REVIEW)
         # FOR NO KEY UPDATE: serializes applies on this target without blocking the foreign key
         # checks (KEY SHARE) that a concurrent submit or gate runs on the target at commit

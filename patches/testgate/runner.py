@@ -123,7 +123,8 @@ def _claim(proposal_id: int, holder: str) -> TestRun | float | None:
         if run.status in (GateStatus.PASSED, GateStatus.FAILED):
             return None
         if run.proposal.status != ProposalStatus.TESTING:
-            return None  # withdrawn (or decided) meanwhile: stop quietly
+            _stop(run)  # withdrawn (or decided) meanwhile: stop quietly
+            return None
         now = timezone.now()
         if run.status == GateStatus.RUNNING and run.lease_until and run.lease_until > now:
             return (run.lease_until - now).total_seconds() + 0.5
@@ -184,8 +185,18 @@ def _held(run_id: int, holder: str) -> TestRun | None:
     if run.claimed_by != holder or run.status != GateStatus.RUNNING:
         return None
     if run.proposal.status != ProposalStatus.TESTING:
+        _stop(run)
         return None
     return run
+
+
+def _stop(run: TestRun) -> None:
+    """Close the run of a proposal decided while it was tested, so the sweep never finds it."""
+    note = f"not run: the proposal was {run.proposal.status} before this test finished"
+    TestResult.objects.filter(run=run).exclude(status__in=FINISHED).update(
+        status=TestOutcome.ERROR, output=note
+    )
+    _close(run, GateStatus.FAILED, timezone.now())
 
 
 def _start(run_id: int, result: TestResult, holder: str) -> bool:
@@ -228,35 +239,32 @@ def _decide(run_id: int, holder: str, apply_error: str = "") -> None:
         run = _held(run_id, holder)
         if run is None:
             return
+        # Lock the target and the proposal in the one order every transition follows, then look
+        # again: a reviewer's apply may have rejected it as stale (or its agent withdrawn it)
+        # while the tests ran, and then the gate records its results and stops quietly.
+        proposal = lifecycle.proposal_lock(run.proposal)
         now = timezone.now()
         if apply_error:
             TestResult.objects.filter(run=run).exclude(status__in=FINISHED).update(
                 status=TestOutcome.ERROR, output=apply_error
             )
-            _close(run, GateStatus.FAILED, now)
-            lifecycle.proposal_reject(
-                proposal=run.proposal,
-                stage=RejectionStage.TEST_GATE,
-                reason=apply_error[:2000],
-                actor=ACTOR,
+            failed, reason = ["(patch does not apply)"], apply_error[:2000]
+        else:
+            failed = list(
+                run.results.filter(status__in=[TestOutcome.FAILED, TestOutcome.ERROR])
+                .order_by("position")
+                .values_list("name", flat=True)
             )
+            reason = failure_reason(failed) if failed else ""
+        _close(run, GateStatus.FAILED if failed else GateStatus.PASSED, now)
+        if proposal.status != ProposalStatus.TESTING:
             return
-        failed = list(
-            run.results.filter(status__in=[TestOutcome.FAILED, TestOutcome.ERROR])
-            .order_by("position")
-            .values_list("name", flat=True)
-        )
         if failed:
-            _close(run, GateStatus.FAILED, now)
             lifecycle.proposal_reject(
-                proposal=run.proposal,
-                stage=RejectionStage.TEST_GATE,
-                reason=failure_reason(failed),
-                actor=ACTOR,
+                proposal=proposal, stage=RejectionStage.TEST_GATE, reason=reason, actor=ACTOR
             )
         else:
-            _close(run, GateStatus.PASSED, now)
-            lifecycle.proposal_pass_test_gate(proposal=run.proposal)
+            lifecycle.proposal_pass_test_gate(proposal=proposal)
 
 
 def gate_sweep(*, now: datetime | None = None) -> list[int]:

@@ -126,7 +126,12 @@ def test_a_withdrawn_proposal_stops_its_gate_quietly(persona, prompt_target):
     proposal.refresh_from_db()
     assert proposal.status == "withdrawn"
     assert gate_events(proposal) == []
-    assert proposal.test_run.results.filter(status=Outcome.PENDING).count() == 2
+    # The run is closed, so the sweep never re-enqueues it; its tests say why they did not run.
+    assert proposal.test_run.status == GateStatus.FAILED
+    outputs = set(proposal.test_run.results.values_list("status", "output"))
+    assert outputs == {
+        (Outcome.ERROR, "not run: the proposal was withdrawn before this test finished")
+    }
 
 
 def test_a_patch_that_no_longer_applies_fails_the_gate_with_a_clear_output(persona):
@@ -259,3 +264,33 @@ def test_a_failed_enqueue_leaves_the_run_queued_for_the_sweep(
         assert gate_sweep(now=timezone.now() + timedelta(minutes=5)) == [proposal.pk]
     proposal.refresh_from_db()
     assert proposal.status == "in_review"
+
+
+@pytest.mark.parametrize("passes", [True, False])
+def test_a_proposal_withdrawn_while_its_tests_run_ends_the_gate_quietly(
+    persona, prompt_target, monkeypatch, passes
+):
+    """The agent withdraws between the last test and the decision: no error, no transition."""
+    from patches.testgate import runner
+
+    proposal = submit(persona, prompt_target, PATCH)
+    real_kind_run = runner.kind_run
+
+    def run_then_withdraw(**kwargs):  # type: ignore[no-untyped-def]
+        outcome = real_kind_run(**kwargs)
+        current = Proposal.objects.get(pk=proposal.pk)
+        if current.status == "testing":
+            proposal_withdraw(proposal=current, actor="agent:agent-smith")
+        return outcome if passes else type(outcome)(passed=False, output="forced failure")
+
+    monkeypatch.setattr(runner, "kind_run", run_then_withdraw)
+
+    assert gate_run(proposal_id=proposal.pk) is None
+
+    proposal.refresh_from_db()
+    assert proposal.status == "withdrawn"
+    assert gate_events(proposal) == []
+    assert proposal.test_run.status == GateStatus.FAILED  # closed: the sweep never finds it
+    assert not proposal.test_run.results.filter(
+        status__in=[Outcome.PENDING, Outcome.RUNNING]
+    ).exists()
