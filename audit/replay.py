@@ -7,8 +7,9 @@ from typing import Any
 
 from audit.models import Event
 from patches.canonical import JSONInputError, hash_of, parse_json
-from patches.formats import PatchError, apply_patch, content_hash
+from patches.formats import PatchError, content_hash
 from patches.models import Proposal, Target, TargetVersion
+from patches.targets import target_patch_apply
 
 
 class ReplayMismatch(Exception):
@@ -96,12 +97,8 @@ class _TargetReplay:
                 name, version, f"no proposal has patch_hash {applied['patch_hash']}"
             )
         try:
-            result = apply_patch(
-                content_kind=self.target.content_kind,
-                patch_type=self.target.patch_type,
-                base=self.content,
-                patch=logged_patch(proposal),
-                schema=self.target.schema,
+            result = target_patch_apply(
+                target=self.target, base=self.content, patch=logged_patch(proposal)
             )
         except (PatchError, ValueError) as exc:
             raise ReplayMismatch(name, version, f"the patch does not apply: {exc}") from exc
@@ -115,13 +112,7 @@ class _TargetReplay:
         name, version = self.target.name, self.version
         inverse = self.stored[version].inverse_patch
         try:
-            undone = apply_patch(
-                content_kind=self.target.content_kind,
-                patch_type=self.target.patch_type,
-                base=content,
-                patch=inverse,
-                schema=self.target.schema,
-            ).content
+            undone = target_patch_apply(target=self.target, base=content, patch=inverse).content
         except (PatchError, ValueError) as exc:
             raise ReplayMismatch(
                 name, version, f"the stored inverse patch does not apply: {exc}"

@@ -12,11 +12,12 @@ from audit.access import revert_refusal
 from patches import ports
 from patches.agents import console_agent
 from patches.canonical import canonical
-from patches.formats import PatchError, apply_patch, make_patch
+from patches.formats import PatchError, make_patch
 from patches.formats.json_patch import parse_json_patch
 from patches.models import OPEN_STATUSES, Proposal, TargetVersion
 from patches.signing import ALGORITHM, console_private_key, key_id_of, raw_public_key, sign
 from patches.submit import SubmitRefused, proposal_submit
+from patches.targets import target_patch_apply
 
 
 class RevertError(ValueError):
@@ -106,12 +107,8 @@ def _undo_patch(*, version: TargetVersion, current: TargetVersion) -> str:
     if target.content_kind == "json":
         _refuse_json_conflicts(version=version, current=current)
     try:
-        undone = apply_patch(
-            content_kind=target.content_kind,
-            patch_type=target.patch_type,
-            base=current.content,
-            patch=version.inverse_patch,
-            schema=target.schema,
+        undone = target_patch_apply(
+            target=target, base=current.content, patch=version.inverse_patch
         )
     except PatchError as exc:
         raise RevertError(

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from audit.models import Checkpoint, Event, Finding, Review, Severity
 from console.views.access import Viewer, visible_proposals, visible_targets
-from patches.formats import PatchError, apply_patch
+from patches.formats import PatchError
 from patches.models import (
     Agent,
     Proposal,
@@ -22,6 +22,7 @@ from patches.models import (
     TestResult,
     TestRun,
 )
+from patches.targets import target_patch_apply
 
 AWAITING = "awaiting"  # the inbox's default: in review, mine to review, not yet reviewed by me
 INBOX_STATUSES = [AWAITING, *ProposalStatus.values, "all"]
@@ -208,13 +209,7 @@ def candidate_of(proposal: Proposal) -> Candidate:
     if base is None:
         return Candidate(base=None, content=None, error="The base version does not exist.")
     try:
-        applied = apply_patch(
-            content_kind=target.content_kind,
-            patch_type=target.patch_type,
-            base=base.content,
-            patch=proposal.patch,
-            schema=target.schema,
-        )
+        applied = target_patch_apply(target=target, base=base.content, patch=proposal.patch)
     except PatchError as exc:
         return Candidate(base=base, content=None, error=f"The patch no longer applies: {exc}")
     return Candidate(base=base, content=applied.content)

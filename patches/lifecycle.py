@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patches import ports
-from patches.formats import apply_patch, content_hash
+from patches.formats import content_hash
 from patches.models import (
     OPEN_STATUSES,
     AgentKey,
@@ -22,6 +22,7 @@ from patches.models import (
     Target,
     TargetVersion,
 )
+from patches.targets import target_patch_apply
 
 
 class TransitionError(Exception):
@@ -189,13 +190,7 @@ def proposal_apply(*, proposal: Proposal, actor: str) -> TargetVersion:
 
 def _write_next_version(*, proposal: Proposal, target: Target, actor: str) -> TargetVersion:
     base = TargetVersion.objects.get(target=target, version=target.version)
-    applied = apply_patch(
-        content_kind=target.content_kind,
-        patch_type=target.patch_type,
-        base=base.content,
-        patch=proposal.patch,
-        schema=target.schema,
-    )
+    applied = target_patch_apply(target=target, base=base.content, patch=proposal.patch)
     new_version = TargetVersion.objects.create(
         target=target,
         version=target.version + 1,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from patches import ports
 from patches.canonical import CanonicalizationError, JSONInputError, canonical, hash_of, parse_json
-from patches.formats import PatchError, apply_patch
+from patches.formats import PatchError
 from patches.models import (
     OPEN_STATUSES,
     Agent,
@@ -27,6 +27,7 @@ from patches.models import (
     TestDefinition,
 )
 from patches.signing import ALGORITHM, SignatureError, verify
+from patches.targets import target_patch_apply
 from patches.testgate.schedule import UnknownTestError, gate_schedule, resolve_tests
 
 ENVELOPE_KEYS = frozenset({"proposal", "signature"})
@@ -227,13 +228,7 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
     except UnknownTestError as exc:
         raise SubmitRefused("unknown-test", str(exc)) from exc
     try:
-        apply_patch(
-            content_kind=target.content_kind,
-            patch_type=target.patch_type,
-            base=base.content,
-            patch=fields["patch"],
-            schema=target.schema,
-        )
+        target_patch_apply(target=target, base=base.content, patch=fields["patch"])
     except PatchError as exc:
         raise SubmitRefused("patch-does-not-apply", str(exc)) from exc
     _check_open_limit(agent)

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from patches import ports
-from patches.formats import content_hash, normalize_content
+from patches.formats import Applied, apply_patch, content_hash, normalize_content
 from patches.models import PatchType, Target, TargetVersion, TestDefinition, content_kind_of
 
 
@@ -70,3 +70,14 @@ def target_create(
             },
         )
     return target
+
+
+def target_patch_apply(*, target: Target, base: str, patch: str) -> Applied:
+    """Apply patch to one of target's contents, with its format, its type's shape and schema."""
+    return apply_patch(
+        content_kind=target.content_kind,
+        patch_type=target.patch_type,
+        base=base,
+        patch=patch,
+        schema=target.schema,
+    )

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from patches import lifecycle
-from patches.formats import PatchError, apply_patch
+from patches.formats import PatchError
 from patches.models import (
     GateStatus,
     Proposal,
@@ -40,6 +40,7 @@ from patches.models import (
     TestResult,
     TestRun,
 )
+from patches.targets import target_patch_apply
 from patches.testgate.kinds import Outcome, Subject, kind_run
 
 logger = logging.getLogger(__name__)
@@ -162,13 +163,7 @@ def _subject(proposal: Proposal) -> Subject | str:
     if base is None:
         return f"base version {proposal.base_version} of {target.name} does not exist"
     try:
-        applied = apply_patch(
-            content_kind=target.content_kind,
-            patch_type=target.patch_type,
-            base=base.content,
-            patch=proposal.patch,
-            schema=target.schema,
-        )
+        applied = target_patch_apply(target=target, base=base.content, patch=proposal.patch)
     except PatchError as exc:
         return f"the patch does not apply to {target.name} version {proposal.base_version}: {exc}"
     return Subject(
