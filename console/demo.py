@@ -19,6 +19,7 @@ from patches.models import Agent, Proposal, Target, TargetVersion, TestDefinitio
 from patches.signing import load_private_key_pem, private_key_pem
 from patches.submit import proposal_submit
 from patches.targets import target_create
+from patches.testgate.definitions import testdef_create
 
 REVIEWERS_GROUP = "reviewers"
 ACTOR = "system:demo_seed"
@@ -239,7 +240,8 @@ def demo_seed() -> dict[str, Any]:
         _ensure_user("reviewer2", admin=False, credentials=credentials)
         _ensure_user("admin", admin=True, credentials=credentials)
         for test in TESTS:
-            TestDefinition.objects.get_or_create(name=test["name"], defaults=test)
+            if not TestDefinition.objects.filter(name=test["name"]).exists():
+                testdef_create(**test)
         for spec in TARGETS:
             if not Target.objects.filter(name=spec["name"]).exists():
                 target_create(actor=ACTOR, **spec)
