@@ -2,8 +2,9 @@
 
 Every event's check needs only its own row and the stored hash before it, so disjoint ranges
 verify independently: range k starts from the stored hash at its first seq - 1, which range k-1
-checks. Workers are spawned (not forked), open their own read connection and report only
-pass/fail; on any failure the caller re-runs the sequential check for the exact first bad seq.
+checks. Workers are forked after the caller closed its own connections, open their own read
+connection and report only pass/fail; on any failure the caller re-runs the sequential check for
+the exact first bad seq.
 """
 
 from __future__ import annotations
