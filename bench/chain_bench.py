@@ -157,6 +157,11 @@ def run(events: int = DEFAULT_EVENTS) -> dict[str, Any]:
     for chunk in chained_rows(seq + 1, head, remaining, vendor=vendor):
         _insert(chunk)
     fill_s = time.perf_counter() - fill_started
+    if vendor == "postgresql":
+        # What autovacuum does to a live table: sets hint bits and the visibility map, which the
+        # first scan after a bulk load would otherwise do (and pay for) inside the timed runs.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) audit_event")
 
     # A checkpoint covers the whole chain (strictly checked once, before signing)...
     checkpoint_s = _timed(checkpoint_sign)
