@@ -183,6 +183,10 @@ def _check_base(*, target: Target, base_version: int) -> None:
 
 
 def _check_open_limit(agent: Agent) -> None:
+    if agent.is_console:
+        # Reverts are proposed by people through the console's agent; one busy day of reverts
+        # must not lock every reviewer out. Each person can have one open revert per version.
+        return
     limit = settings.API_MAX_PENDING_PER_AGENT
     # Counting at most `limit` rows keeps this check cheap however many are open.
     pending = (

@@ -128,3 +128,15 @@ def test_a_prompt_revert_round_trip_restores_the_bytes_and_a_conflicting_one_is_
     assert v7.version == 7
     with pytest.raises(RevertError, match="version 6 of system_prompt can no longer be reverted"):
         revert_propose(version=TargetVersion.objects.get(target=target, version=6), user=rita)
+
+
+def test_reverts_are_not_held_back_by_the_agents_pending_limit(agent, rita, rob, settings):
+    target = routing_target()
+    v2 = applied(agent, target, weight("billing", 2.5), rob)
+    v3 = applied(agent, target, weight("tech", 3.5), rob)
+    settings.API_MAX_PENDING_PER_AGENT = 1
+
+    first = revert_propose(version=v3, user=rita)
+    second = revert_propose(version=v2, user=rob)
+
+    assert [first.status, second.status] == [ProposalStatus.TESTING, ProposalStatus.TESTING]
