@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from audit.rules import AuditRules, ProtectedPath, ProtectedText
+from patches.audit_rules import AuditRules, ProtectedPath, ProtectedText
 from patches.formats import PatchError, apply_patch
 from patches.formats.json_patch import parse_json_patch
 from patches.shapes import ContentError, validate_content

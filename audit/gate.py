@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from audit.findings import BLOCK, INFO, RAISE, CheckInput, FindingResult, findings_compute
 from audit.models import Finding
-from audit.rules import AuditRulesError, audit_rules_validate
 from patches import ports
+from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.lifecycle import proposal_reject
 from patches.models import Proposal, RejectionStage, TargetVersion
 

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from patches import ports
 from patches.agents import AgentError, agent_key_revoke
+from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.formats import PatchError, normalize_content
 from patches.models import (
     Agent,
@@ -121,6 +122,25 @@ class TargetCreateForm(forms.ModelForm):
         return cleaned
 
 
+class TargetChangeForm(forms.ModelForm):
+    """Editing a target's settings: audit rules must have their documented shape."""
+
+    class Meta:
+        model = Target
+        fields = [
+            "description", "schema", "audit_rules", "required_approvals", "owners",
+            "mandatory_tests",
+        ]  # fmt: skip
+
+    def clean_audit_rules(self) -> Any:
+        rules = self.cleaned_data.get("audit_rules")
+        try:
+            audit_rules_validate(rules)
+        except AuditRulesError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return rules
+
+
 def target_settings(target: Target) -> dict[str, Any]:
     """The editable settings of a target, as JSON, for the TargetSettingsChanged event."""
     return {
@@ -164,8 +184,7 @@ class TargetAdmin(admin.ModelAdmin):
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        if obj is None:
-            kwargs["form"] = TargetCreateForm
+        kwargs["form"] = TargetCreateForm if obj is None else TargetChangeForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from patches import ports
+from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.formats import Applied, apply_patch, content_hash, normalize_content
 from patches.models import PatchType, Target, TargetVersion, TestDefinition, content_kind_of
 
@@ -36,6 +37,10 @@ def target_create(
         raise TargetError(f"target {name!r} already exists")
     if required_approvals < 1:
         raise TargetError("required_approvals must be at least 1")
+    try:
+        audit_rules_validate(audit_rules or {})
+    except AuditRulesError as exc:
+        raise TargetError(str(exc)) from exc
     definitions = list(TestDefinition.objects.filter(name__in=tests))
     missing = sorted(set(tests) - {d.name for d in definitions})
     if missing:

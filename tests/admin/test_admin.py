@@ -243,6 +243,31 @@ def test_editing_a_target_cannot_change_its_name_type_or_version_and_is_logged(
     }
 
 
+def test_editing_a_target_refuses_audit_rules_of_the_wrong_shape(
+    admin_client: Client, world: World
+) -> None:
+    target = world.target
+    response = admin_client.post(
+        url(Target, "change", target.pk),
+        {
+            "description": "",
+            "schema": "null",
+            "audit_rules": '{"protected_paths": [{"pattern": "routes"}]}',
+            "required_approvals": "1",
+            "mandatory_tests": [],
+            "versions-TOTAL_FORMS": "1",
+            "versions-INITIAL_FORMS": "1",
+            "versions-MIN_NUM_FORMS": "0",
+            "versions-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 200
+    assert "must be empty or start with" in response.content.decode()
+    target.refresh_from_db()
+    assert target.audit_rules == {}
+    assert not Event.objects.filter(kind="TargetSettingsChanged").exists()
+
+
 def test_targets_and_agents_cannot_be_deleted(admin_client: Client, world: World) -> None:
     assert (
         admin_client.post(url(Target, "delete", world.target.pk), {"post": "yes"}).status_code

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import Event, Finding
-from patches.models import ProposalStatus
+from patches.models import ProposalStatus, Target
 from tests.auditgate.conftest import json_patch, proposal_make, routing_target, weight
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,7 @@ def test_a_patch_that_no_longer_applies_is_blocked(agent):
 
 def test_a_stale_base_is_blocked_with_both_versions():
     from audit.findings import CheckInput, findings_compute
-    from audit.rules import audit_rules_validate
+    from patches.audit_rules import audit_rules_validate
 
     check = CheckInput(
         rules=audit_rules_validate({}),
@@ -163,9 +163,12 @@ def test_a_stale_base_is_blocked_with_both_versions():
 
 
 def test_invalid_audit_rules_block_instead_of_waving_the_patch_through(agent):
-    target = routing_target(
+    target = routing_target()
+    # target_create and the admin form refuse such rules; here they got in some other way.
+    Target.objects.filter(pk=target.pk).update(
         audit_rules={"protected_paths": [{"pattern": "routes", "effect": "block"}]}
     )
+    target.refresh_from_db()
     proposal = proposal_make(agent, target, weight("tech", 3.0))
     assert proposal.status == ProposalStatus.REJECTED
     assert proposal.reason == (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.rules import (
+from patches.audit_rules import (
     AuditRules,
     AuditRulesError,
     ProtectedPath,

@@ -164,3 +164,18 @@ def test_target_create_refuses_a_duplicate_and_an_unknown_type(db, tmp_path):
         run("target_create", "router", "--type", "Routing", "--content-file", str(content_file))
     with pytest.raises(CommandError):
         run("target_create", "other", "--type", "Code", "--content-file", str(content_file))
+
+
+@pytest.mark.django_db
+def test_target_create_refuses_audit_rules_of_the_wrong_shape():
+    from patches.targets import TargetError, target_create
+
+    with pytest.raises(TargetError, match=r"audit_rules\.max_ops must be a whole number"):
+        target_create(
+            name="bad-rules",
+            patch_type="Config",
+            content="{}",
+            actor="user:test",
+            audit_rules={"max_ops": -1},
+        )
+    assert not Target.objects.filter(name="bad-rules").exists()
