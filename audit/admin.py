@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from audit.models import Checkpoint, Event, Finding, Review
-from patches.admin import ReadOnlyAdmin, pretty_json_html
+from patches.admin_readonly import ReadOnlyAdmin, pretty_json_html
 
 
 @admin.register(Event)

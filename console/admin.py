@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from console.models import WorkerHeartbeat
-from patches.admin import ReadOnlyAdmin
+from patches.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(WorkerHeartbeat)
