@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -33,11 +32,6 @@ class ChainBroken(Exception):
         super().__init__(f"FAIL at seq {seq}: {problem}")
         self.seq = seq
         self.problem = problem
-
-
-def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 UTC with microseconds: 2026-11-25T20:31:10.123456Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def event_hash(

@@ -8,9 +8,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import GENESIS_PREV_HASH, event_bytes, format_timestamp
+from audit.chain import GENESIS_PREV_HASH, event_bytes
 from audit.models import Event
-from patches.canonical import canonical_text
+from patches.canonical import canonical_text, format_timestamp
 from patches.models import Proposal
 
 # Any constant works; it names the chain's lock among the database's advisory locks.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
@@ -30,6 +31,11 @@ def canonical(value: Any) -> bytes:
         raise CanonicalizationError(f"cannot canonicalize: {exc}") from exc
     except TypeError as exc:
         raise CanonicalizationError(f"not a JSON value: {exc}") from exc
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds, 2026-11-25T20:31:10.123456Z: how event hashes see time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_text(value: Any) -> str:

@@ -12,7 +12,7 @@ from ninja import Query, Router
 from patches.api.auth import agent_auth
 from patches.api.schemas import EventOut
 from patches.api.schemas import Problem as ProblemSchema
-from patches.api.timestamps import format_timestamp
+from patches.canonical import format_timestamp
 
 router = Router(tags=["events"], auth=agent_auth)
 

@@ -17,7 +17,7 @@ from patches.api.schemas import (
     ProposalSummary,
     Submitted,
 )
-from patches.api.timestamps import format_timestamp
+from patches.canonical import format_timestamp
 from patches.lifecycle import TransitionError, proposal_withdraw
 from patches.models import Agent, Proposal, ProposalStatus
 from patches.submit import SubmitRefused, proposal_submit

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from audit.chain import event_hash, format_timestamp
+from audit.chain import event_hash
 from audit.models import Event
+from patches.canonical import format_timestamp
 from tests.api.conftest import assert_problem
 from tests.factories import make_agent, make_target
 

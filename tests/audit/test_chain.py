@@ -13,10 +13,9 @@ from audit.chain import (
     ChainChecker,
     event_bytes,
     event_hash,
-    format_timestamp,
     payload_is_canonical,
 )
-from patches.canonical import canonical, canonical_text
+from patches.canonical import canonical, canonical_text, format_timestamp
 
 
 def _chain(payloads: list[dict]) -> list[tuple]:

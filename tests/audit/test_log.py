@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from audit.chain import GENESIS_PREV_HASH, event_hash, format_timestamp
+from audit.chain import GENESIS_PREV_HASH, event_hash
 from audit.log import event_append
 from audit.models import Event
-from patches.canonical import canonical_text
+from patches.canonical import canonical_text, format_timestamp
 
 
 def test_the_first_event_links_to_the_zero_hash_and_the_next_to_it(db: None) -> None:

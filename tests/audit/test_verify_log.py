@@ -7,11 +7,12 @@ import hashlib
 import pytest
 from django.db import connection
 
-from audit.chain import event_bytes, format_timestamp
+from audit.chain import event_bytes
 from audit.checkpoints import CheckpointError, checkpoint_sign
 from audit.log import event_append
 from audit.models import Checkpoint, Event
 from audit.verify import verify_chain
+from patches.canonical import format_timestamp
 from tests.audit.conftest import build_history, drop_event_triggers, run_command
 
 

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from audit.chain import GENESIS_PREV_HASH, event_hash, format_timestamp
+from audit.chain import GENESIS_PREV_HASH, event_hash
 from audit.models import Event, Review
 from audit.reviews import CHANGED_SINCE_LOADED, ReviewRefused, review_record, review_state
 from patches.agents import agent_key_revoke
+from patches.canonical import format_timestamp
 from patches.models import ProposalStatus, TargetVersion
 from tests.auditgate.conftest import (
     approve,

@@ -7,14 +7,15 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from django.conf import settings
+
+from tests.testgate.worker import worker_env
+from tests.testgate.worker import worker_start as testgate_worker_start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,45 +84,11 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.stop()
 
 
-def database_url() -> str:
-    """The test database as a DATABASE_URL a worker process can use (SQLite's is a file)."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = db["USER"] or "postgres"
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def worker_start(broker_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "CELERY"))}
-    env.update(
-        DATABASE_URL=database_url(),
-        CELERY_BROKER_URL=broker_url,
-        DJANGO_SETTINGS_MODULE="console.settings",
-        GATE_TIME_LIMIT_S="30",
-        LOG_LEVEL="WARNING",
+    """A real worker on the test database, consuming from broker_url."""
+    return testgate_worker_start(
+        worker_env(CELERY_BROKER_URL=broker_url), log, name=f"proof-{os.getpid()}"
     )
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "console",
-        "worker",
-        "--pool",
-        "solo",
-        "--loglevel",
-        "WARNING",
-        "-n",
-        f"proof-{os.getpid()}@%h",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
 
 
 def worker_stop(worker: subprocess.Popen[bytes]) -> None:

@@ -17,12 +17,11 @@ from audit.chain import (
     ChainChecker,
     EventRow,
     event_bytes,
-    format_timestamp,
 )
 from audit.log import event_append
 from audit.models import Event
 from audit.verify import event_rows, verify_chain
-from patches.canonical import canonical_text
+from patches.canonical import canonical_text, format_timestamp
 from tests.audit.conftest import drop_event_triggers, run_command
 
 CASES = 1_000

@@ -35,8 +35,8 @@ def worker_env(**extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="console.settings",
         GATE_TIME_LIMIT_S="30",
         LOG_LEVEL="WARNING",
-        **extra,
     )
+    env.update(extra)  # callers may override any of the above (another broker, say)
     return env
 
 
