@@ -45,7 +45,8 @@ def event_append(
     """Append one event in the caller's transaction (or a new one), serialized with all others."""
     # Canonical text is what is stored and what the hash covers, byte for byte.
     payload_text = canonical_text(payload)
-    with transaction.atomic():
+    # No savepoint: an event that fails to append must fail the caller's whole transaction.
+    with transaction.atomic(savepoint=False):
         chain_lock()
         last_seq, prev_hash = chain_head()
         seq = last_seq + 1

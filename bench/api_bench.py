@@ -5,7 +5,10 @@
 agent and a Config target with the project's own commands, then measures in one run:
 
 - saturation throughput of GET /api/v1/ping (no auth, no database) and of POST /api/v1/proposals
-  (pre-signed, all accepted: 201), both closed-loop with the same concurrency;
+  (pre-signed, all accepted: 201), both closed-loop with the same concurrency, in `rounds`
+  interleaved rounds; the medians are reported, so one noisy round cannot make the ratio;
+- the CPU each request costs, split by process (gunicorn workers, PostgreSQL backends, Redis,
+  this load generator), read from /proc through psutil around every round;
 - p50/p99 latency of each at half its saturation rate (open loop, latency from the scheduled
   start, so queueing counts).
 
@@ -42,11 +45,50 @@ BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/3")
 
 @dataclass
 class Settings:
-    workers: int = 3
+    # One web worker per core: PostgreSQL and the load generator share the same cores, and
+    # more workers than cores only adds context switches (3 workers on 2 cores cost each
+    # submit 25% more CPU than 2 did).
+    workers: int = os.cpu_count() or 2
     concurrency: int = 16
-    ping_requests: int = 2000
-    submit_requests: int = 500
+    rounds: int = 3
+    ping_requests: int = 3000
+    submit_requests: int = 600
     latency_requests: int = 300
+
+
+PROCESS_GROUPS = ("gunicorn", "postgres", "redis", "client")
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each process group on this machine (user + system)."""
+    import psutil
+
+    totals = dict.fromkeys((*PROCESS_GROUPS, "other"), 0.0)
+    me = os.getpid()
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if times is None:
+            continue
+        name = process.info["name"] or ""
+        command = " ".join(process.info["cmdline"] or ())
+        if process.pid == me:
+            group = "client"
+        elif "gunicorn" in command:
+            group = "gunicorn"
+        elif name.startswith("postgres") or command.startswith("postgres"):
+            group = "postgres"
+        elif name.startswith("redis"):
+            group = "redis"
+        else:
+            group = "other"
+        totals[group] += times.user + times.system
+    return totals
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _free_port() -> int:
@@ -269,11 +311,24 @@ def run(settings: Settings | None = None) -> dict[str, float]:
         _saturate(port, ping * 200, settings.concurrency, 200)
         _saturate(port, warm, settings.concurrency, 201)
 
-        ping_rps = _saturate(port, ping * settings.ping_requests, settings.concurrency, 200)
-        submissions = _signed_submissions(
-            key, agent["token"], target, settings.submit_requests, 1000
-        )
-        submit_rps = _saturate(port, submissions, settings.concurrency, 201)
+        ping_rates: list[float] = []
+        submit_rates: list[float] = []
+        cpu: dict[str, dict[str, list[float]]] = {"ping": {}, "submit": {}}
+        for round_no in range(settings.rounds):
+            submissions = _signed_submissions(
+                key, agent["token"], target, settings.submit_requests, 1000 + round_no * 100_000
+            )
+            for label, batch, expect, rates in (
+                ("ping", ping * settings.ping_requests, 200, ping_rates),
+                ("submit", submissions, 201, submit_rates),
+            ):
+                before = _cpu_seconds()
+                rates.append(_saturate(port, batch, settings.concurrency, expect))
+                after = _cpu_seconds()
+                for group, seconds in after.items():
+                    per_request_ms = (seconds - before[group]) / len(batch) * 1000
+                    cpu[label].setdefault(group, []).append(per_request_ms)
+        ping_rps, submit_rps = _median(ping_rates), _median(submit_rates)
         ping_lat = _latencies(
             port, ping * settings.latency_requests, ping_rps / 2, settings.concurrency, 200
         )
@@ -303,6 +358,18 @@ def run(settings: Settings | None = None) -> dict[str, float]:
         "submit_p50_ms": _percentile(submit_lat, 0.50) * 1000,
         "submit_p99_ms": _percentile(submit_lat, 0.99) * 1000,
         "workers": settings.workers,
+        "rounds": settings.rounds,
+        "submit_to_ping_ratio_min": min(
+            s / p for s, p in zip(submit_rates, ping_rates, strict=True)
+        ),
+        "submit_to_ping_ratio_max": max(
+            s / p for s, p in zip(submit_rates, ping_rates, strict=True)
+        ),
+        **{
+            f"{label}_cpu_{group}_ms": _median(values)
+            for label, groups in cpu.items()
+            for group, values in groups.items()
+        },
     }
 
 
@@ -315,8 +382,17 @@ def main() -> None:
         f"  signed POST /api/v1/proposals {figures['submit_rps']:8.0f} req/s   "
         f"p50 {figures['submit_p50_ms']:6.2f} ms  p99 {figures['submit_p99_ms']:6.2f} ms at half load\n"
         f"  ratio submit/ping throughput: {figures['submit_to_ping_ratio']:.3f} "
-        f"(a submission costs {figures['submit_cost_in_pings']:.1f} no-op requests)"
+        f"(a submission costs {figures['submit_cost_in_pings']:.1f} no-op requests; median of "
+        f"{figures['rounds']:.0f} rounds, {figures['submit_to_ping_ratio_min']:.3f} to "
+        f"{figures['submit_to_ping_ratio_max']:.3f})"
     )
+    for label in ("ping", "submit"):
+        split = {g: figures[f"{label}_cpu_{g}_ms"] for g in (*PROCESS_GROUPS, "other")}
+        print(
+            f"  CPU per {label:6} request: "
+            + ", ".join(f"{group} {ms:.3f} ms" for group, ms in split.items())
+            + f"; total {sum(split.values()):.3f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from patches import ports
+from patches import ports, rows
 from patches.models import Agent, AgentKey, AgentToken
 from patches.signing import key_id_of, raw_public_key
 
@@ -26,14 +27,25 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+_AGENT_FIELDS = ("id", "name", "is_active", "is_console")
+
+
+@lru_cache(maxsize=2)
+def _agent_for_token_sql(vendor: str) -> str:
+    # Every API call authenticates: one lean query, no ORM compilation (see patches.rows).
+    return (
+        f"SELECT {rows.columns(Agent, _AGENT_FIELDS, 'a')} FROM {Agent._meta.db_table} a"  # noqa: S608
+        f" JOIN {AgentToken._meta.db_table} t ON t.agent_id = a.id"
+        " WHERE t.token_hash = %s AND t.revoked_at IS NULL AND a.is_active = %s"
+    )
+
+
 def agent_for_token(token: str) -> Agent | None:
     """The active agent whose live token this is, or None."""
-    row = (
-        AgentToken.objects.select_related("agent")
-        .filter(token_hash=token_hash(token), revoked_at__isnull=True, agent__is_active=True)
-        .first()
-    )
-    return row.agent if row else None
+    with connection.cursor() as cursor:
+        cursor.execute(_agent_for_token_sql(connection.vendor), [token_hash(token), True])
+        row = cursor.fetchone()
+    return rows.instance(Agent, _AGENT_FIELDS, row) if row else None
 
 
 @dataclass(frozen=True)

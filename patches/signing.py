@@ -71,6 +71,11 @@ def sign(private_key: Ed25519PrivateKey, value: Any) -> str:
 
 def verify(raw_public: bytes, value: Any, signature_b64: str) -> None:
     """Raise SignatureError unless signature_b64 is a valid signature over canonical(value)."""
+    verify_bytes(raw_public, canonical(value), signature_b64)
+
+
+def verify_bytes(raw_public: bytes, signed: bytes, signature_b64: str) -> None:
+    """Raise SignatureError unless signature_b64 is a valid signature over the bytes signed."""
     try:
         signature = base64.b64decode(signature_b64, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -78,7 +83,7 @@ def verify(raw_public: bytes, value: Any, signature_b64: str) -> None:
     if len(signature) != 64:
         raise SignatureError(f"an Ed25519 signature has 64 bytes, got {len(signature)}")
     try:
-        Ed25519PublicKey.from_public_bytes(raw_public).verify(signature, canonical(value))
+        Ed25519PublicKey.from_public_bytes(raw_public).verify(signature, signed)
     except InvalidSignature as exc:
         raise SignatureError("signature does not verify over the canonical proposal") from exc
 

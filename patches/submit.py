@@ -8,14 +8,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
-from patches import ports
-from patches.canonical import CanonicalizationError, JSONInputError, canonical, hash_of, parse_json
+from patches import ports, rows
+from patches.canonical import (
+    CanonicalizationError,
+    JSONInputError,
+    canonical,
+    parse_json,
+    sha256_hash,
+)
+from patches.door import DoorFacts, door_facts
 from patches.formats import PatchError
 from patches.models import (
-    OPEN_STATUSES,
     Agent,
     AgentKey,
     PatchType,
@@ -26,8 +31,8 @@ from patches.models import (
     TargetVersion,
     TestDefinition,
 )
-from patches.signing import ALGORITHM, SignatureError, verify
-from patches.targets import target_patch_apply
+from patches.signing import ALGORITHM, SignatureError, verify_bytes
+from patches.targets import target_patch_check
 from patches.testgate.schedule import UnknownTestError, gate_schedule, resolve_tests
 
 ENVELOPE_KEYS = frozenset({"proposal", "signature"})
@@ -55,6 +60,7 @@ class SubmitRefused(Exception):
 @dataclass(frozen=True)
 class Envelope:
     proposal: dict[str, Any]
+    signed: bytes  # canonical(proposal): what the signature covers and patch_hash hashes
     key_id: str
     algorithm: str
     signature: str
@@ -131,19 +137,19 @@ def envelope_parse(body: bytes | str) -> Envelope:
     if not _KEY_ID.fullmatch(signature["key_id"]):
         raise _malformed("signature.key_id must be 64 lowercase hex digits")
     try:
-        canonical(proposal)
+        signed = canonical(proposal)
     except CanonicalizationError as exc:
         raise _malformed(f"proposal cannot be canonicalized (RFC 8785): {exc}") from exc
     return Envelope(
         proposal=proposal,
+        signed=signed,
         key_id=signature["key_id"],
         algorithm=signature["algorithm"],
         signature=signature["value"],
     )
 
 
-def _signing_key(*, agent: Agent, envelope: Envelope) -> AgentKey:
-    key = AgentKey.objects.filter(key_id=envelope.key_id).first()
+def _check_signing_key(*, agent: Agent, envelope: Envelope, key: AgentKey | None) -> AgentKey:
     if key is None:
         raise SubmitRefused("unknown-key", f"key {envelope.key_id} is not registered")
     if key.agent_id != agent.pk:
@@ -155,21 +161,16 @@ def _signing_key(*, agent: Agent, envelope: Envelope) -> AgentKey:
             "revoked-key", f"key {envelope.key_id} was revoked; sign with a live key"
         )
     try:
-        verify(bytes.fromhex(key.public_key), envelope.proposal, envelope.signature)
+        verify_bytes(bytes.fromhex(key.public_key), envelope.signed, envelope.signature)
     except SignatureError as exc:
         raise SubmitRefused("bad-signature", str(exc)) from exc
     return key
 
 
-def _check_not_replayed(*, nonce: str, patch_hash: str) -> None:
-    used = set(
-        Proposal.objects.filter(Q(nonce=nonce) | Q(patch_hash=patch_hash)).values_list(
-            "nonce", flat=True
-        )[:2]
-    )
-    if nonce in used:
+def _check_not_replayed(*, facts: DoorFacts, nonce: str, patch_hash: str) -> None:
+    if facts.nonce_used:
         raise SubmitRefused("replayed-nonce", f"nonce {nonce} was already used; sign a fresh nonce")
-    if used:
+    if facts.patch_hash_used:
         raise SubmitRefused("replayed-patch", f"proposal {patch_hash} was already submitted")
 
 
@@ -182,16 +183,12 @@ def _check_base(*, target: Target, base_version: int) -> None:
         )
 
 
-def _check_open_limit(agent: Agent) -> None:
+def _check_open_limit(*, agent: Agent, pending: int) -> None:
     if agent.is_console:
         # Reverts are proposed by people through the console's agent; one busy day of reverts
         # must not lock every reviewer out. Each person can have one open revert per version.
         return
     limit = settings.API_MAX_PENDING_PER_AGENT
-    # Counting at most `limit` rows keeps this check cheap however many are open.
-    pending = (
-        Proposal.objects.filter(agent=agent, status__in=OPEN_STATUSES).values("pk")[:limit].count()
-    )
     if pending >= limit:
         raise SubmitRefused(
             "too-many-pending",
@@ -208,34 +205,40 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
     """
     envelope = envelope_parse(body)
     fields = envelope.proposal
-    # The target and its current version in one query (every target has its current version).
-    base = (
-        TargetVersion.objects.select_related("target")
-        .filter(target__name=fields["target"], version=F("target__version"))
-        .first()
+    patch_hash = sha256_hash(envelope.signed)
+    facts = door_facts(
+        target=fields["target"],
+        key_id=envelope.key_id,
+        nonce=fields["nonce"],
+        patch_hash=patch_hash,
+        agent_id=agent.pk,
+        pending_limit=settings.API_MAX_PENDING_PER_AGENT,
     )
-    if base is None:
+    if facts is None:
         raise SubmitRefused("unknown-target", f"no target named {fields['target']!r}")
-    target = base.target
+    target = facts.target
     if fields["patch_type"] != target.patch_type:
         raise SubmitRefused(
             "patch-type-mismatch",
             f"patch_type {fields['patch_type']} does not match target {target.name}, "
             f"which is {target.patch_type}",
         )
-    key = _signing_key(agent=agent, envelope=envelope)
-    patch_hash = hash_of(fields)
-    _check_not_replayed(nonce=fields["nonce"], patch_hash=patch_hash)
+    key = _check_signing_key(agent=agent, envelope=envelope, key=facts.key)
+    _check_not_replayed(facts=facts, nonce=fields["nonce"], patch_hash=patch_hash)
     _check_base(target=target, base_version=fields["base_version"])
     try:
-        tests = resolve_tests(target=target, requested=fields["test_requirements"])
+        tests = resolve_tests(
+            target=target,
+            requested=fields["test_requirements"],
+            has_mandatory=facts.has_mandatory_tests,
+        )
     except UnknownTestError as exc:
         raise SubmitRefused("unknown-test", str(exc)) from exc
     try:
-        target_patch_apply(target=target, base=base.content, patch=fields["patch"])
+        target_patch_check(target=target, base=facts.base.content, patch=fields["patch"])
     except PatchError as exc:
         raise SubmitRefused("patch-does-not-apply", str(exc)) from exc
-    _check_open_limit(agent)
+    _check_open_limit(agent=agent, pending=facts.pending)
     raw = body.decode("utf-8") if isinstance(body, bytes) else body
     try:
         return _store(
@@ -244,7 +247,7 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
             envelope=envelope,
             raw=raw,
             target=target,
-            base=base,
+            base=facts.base,
             patch_hash=patch_hash,
             tests=tests,
         )
@@ -273,7 +276,7 @@ def _store(
 ) -> Proposal:
     fields = envelope.proposal
     with transaction.atomic():
-        proposal = Proposal.objects.create(
+        proposal = Proposal(
             agent=agent,
             target=target,
             envelope=raw,
@@ -288,13 +291,20 @@ def _store(
             status=ProposalStatus.TESTING,
             approvals_required=target.required_approvals,
         )
-        Signature.objects.create(
-            proposal=proposal,
-            key=key,
-            algorithm=envelope.algorithm,
-            value=envelope.signature,
-            verified_at=timezone.now(),
+        # The hot path inserts without the ORM's query compilation (patches.rows).
+        rows.insert(proposal)
+        rows.insert(
+            Signature(
+                proposal=proposal,
+                key=key,
+                algorithm=envelope.algorithm,
+                value=envelope.signature,
+                verified_at=timezone.now(),
+            )
         )
+        gate_schedule(proposal=proposal, tests=tests)
+        # The event last: the log's chain lock it takes is held until COMMIT, so every
+        # other write of this transaction happens before it, not while other submits wait.
         ports.record_event(
             kind="PatchProposed",
             actor=f"agent:{agent.name}",
@@ -313,5 +323,4 @@ def _store(
             },
             proposal=proposal,
         )
-        gate_schedule(proposal=proposal, tests=tests)
     return proposal

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from patches import ports
 from patches.audit_rules import AuditRulesError, audit_rules_validate
-from patches.formats import Applied, apply_patch, content_hash, normalize_content
+from patches.formats import Applied, apply_patch, check_patch, content_hash, normalize_content
 from patches.models import PatchType, Target, TargetVersion, TestDefinition, content_kind_of
 
 
@@ -77,12 +77,19 @@ def target_create(
     return target
 
 
+def _format_of(target: Target) -> dict[str, Any]:
+    return {
+        "content_kind": target.content_kind,
+        "patch_type": target.patch_type,
+        "schema": target.schema,
+    }
+
+
 def target_patch_apply(*, target: Target, base: str, patch: str) -> Applied:
     """Apply patch to one of target's contents, with its format, its type's shape and schema."""
-    return apply_patch(
-        content_kind=target.content_kind,
-        patch_type=target.patch_type,
-        base=base,
-        patch=patch,
-        schema=target.schema,
-    )
+    return apply_patch(base=base, patch=patch, **_format_of(target))
+
+
+def target_patch_check(*, target: Target, base: str, patch: str) -> str:
+    """The content patch gives on base, checked as target_patch_apply checks it (no inverse)."""
+    return check_patch(base=base, patch=patch, **_format_of(target))

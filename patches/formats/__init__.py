@@ -70,12 +70,37 @@ def apply_patch(
     nothing, and its inverse would be the empty text diff, which is not a patch.
     """
     if content_kind == "text":
-        result = _check_text(apply_unified_diff(base, patch), "the patched content")
-        if result == base:
-            raise PatchError("the patch changes nothing: its result equals the base")
+        result = _patched_text(base, patch)
         return Applied(content=result, inverse_patch=make_unified_diff(result, base))
+    _require_json(content_kind)
+    value, base_value, result_text = _patched_json(patch_type, base, patch, schema)
+    return Applied(content=result_text, inverse_patch=make_json_patch(value, base_value))
+
+
+def check_patch(
+    *, content_kind: str, patch_type: str, base: str, patch: str, schema: Any = None
+) -> str:
+    """The content apply_patch would give, with the same checks, without making the inverse."""
+    if content_kind == "text":
+        return _patched_text(base, patch)
+    _require_json(content_kind)
+    return _patched_json(patch_type, base, patch, schema)[2]
+
+
+def _require_json(content_kind: str) -> None:
     if content_kind != "json":
         raise PatchError(f"unknown content kind {content_kind!r}: 'text' or 'json'")
+
+
+def _patched_text(base: str, patch: str) -> str:
+    result = _check_text(apply_unified_diff(base, patch), "the patched content")
+    if result == base:
+        raise PatchError("the patch changes nothing: its result equals the base")
+    return result
+
+
+def _patched_json(patch_type: str, base: str, patch: str, schema: Any) -> tuple[Any, Any, str]:
+    """(patched value, base value, patched canonical text) for a JSON content kind."""
     try:
         base_value = parse_json(base)
     except ValueError as exc:
@@ -90,7 +115,7 @@ def apply_patch(
         raise PatchError(str(exc)) from exc
     if result_text == canonical_text(base_value):
         raise PatchError("the patch changes nothing: its result equals the base")
-    return Applied(content=result_text, inverse_patch=make_json_patch(value, base_value))
+    return value, base_value, result_text
 
 
 def make_patch(*, content_kind: str, old: str, new: str) -> str:

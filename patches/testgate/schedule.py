@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from patches import rows
 from patches.models import Proposal, Target, TestDefinition, TestResult, TestRun
 
 logger = logging.getLogger(__name__)
@@ -16,11 +17,17 @@ class UnknownTestError(ValueError):
     """The agent named a test that does not exist or does not apply to this target's type."""
 
 
-def resolve_tests(*, target: Target, requested: Sequence[str]) -> list[TestDefinition]:
-    """The target's mandatory tests, then the requested ones; unknown names are refused."""
-    mandatory = list(target.mandatory_tests.order_by("name"))
-    wanted = [name for name in dict.fromkeys(requested) if name not in {t.name for t in mandatory}]
-    found = {t.name: t for t in TestDefinition.objects.filter(name__in=wanted)}
+def resolve_tests(
+    *, target: Target, requested: Sequence[str], has_mandatory: bool = True
+) -> list[TestDefinition]:
+    """The target's mandatory tests, then the requested ones; unknown names are refused.
+
+    has_mandatory=False (the caller knows the target has none) saves a query.
+    """
+    mandatory = list(target.mandatory_tests.order_by("name")) if has_mandatory else []
+    mandatory_names = {t.name for t in mandatory}
+    wanted = [name for name in dict.fromkeys(requested) if name not in mandatory_names]
+    found = {t.name: t for t in TestDefinition.objects.filter(name__in=wanted)} if wanted else {}
     missing = [name for name in wanted if name not in found]
     if missing:
         raise UnknownTestError(f"unknown test names: {', '.join(missing)}")
@@ -35,11 +42,13 @@ def resolve_tests(*, target: Target, requested: Sequence[str]) -> list[TestDefin
 
 def gate_schedule(*, proposal: Proposal, tests: Sequence[TestDefinition]) -> TestRun:
     """Create the gate run with one pending result per test; enqueue it once the caller commits."""
-    run = TestRun.objects.create(proposal=proposal, patch_hash=proposal.patch_hash)
-    TestResult.objects.bulk_create(
-        TestResult(run=run, test=test, name=test.name, position=index)
-        for index, test in enumerate(tests)
-    )
+    run = TestRun(proposal=proposal, patch_hash=proposal.patch_hash)
+    rows.insert(run)  # on every submit's path: no query compilation (patches.rows)
+    if tests:
+        TestResult.objects.bulk_create(
+            TestResult(run=run, test=test, name=test.name, position=index)
+            for index, test in enumerate(tests)
+        )
     transaction.on_commit(lambda: _enqueue(proposal.pk))
     return run
 

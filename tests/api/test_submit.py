@@ -11,6 +11,8 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import Event
@@ -18,7 +20,14 @@ from patches.agents import agent_key_revoke
 from patches.canonical import canonical, hash_of
 from patches.models import AgentKey, Proposal, Signature, TargetVersion
 from tests.api.conftest import assert_problem, counts, threshold_patch
-from tests.factories import make_agent, make_target, make_test, proposal_body, signed_envelope
+from tests.factories import (
+    ROUTING,
+    make_agent,
+    make_target,
+    make_test,
+    proposal_body,
+    signed_envelope,
+)
 
 
 def test_it_accepts_a_signed_proposal_and_stores_it_with_its_event_and_gate_run(api, good_envelope):
@@ -462,3 +471,27 @@ def test_it_refuses_a_diff_that_does_not_apply_strictly_with_422(api, agent, db,
         "patch-does-not-apply",
     )
     assert counts() == before
+
+
+def test_a_submission_costs_the_same_few_queries_however_many_tests_it_names(api, agent, db):
+    names = [
+        make_test(f"t{i}", "json_schema", {"schema": {"type": "object"}}).name for i in range(6)
+    ]
+    bare = make_target(name="bare", patch_type="Routing", content=ROUTING)
+    tested = make_target(name="tested", patch_type="Routing", content=ROUTING, tests=names[:1])
+
+    def queries(target, requested):
+        envelope = signed_envelope(
+            agent,
+            proposal_body(target=target, patch=threshold_patch(), test_requirements=requested),
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert api.submit(envelope).status_code == 201
+        return len(captured)
+
+    # Token, the door's one read, three inserts and the log's lock, head and insert (+ BEGIN
+    # and COMMIT where the backend logs them).
+    assert queries(bare, []) <= 10
+    few = queries(tested, names[1:2])
+    assert queries(tested, names[1:]) == few  # no query per test named
+    assert few <= 13

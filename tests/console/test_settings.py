@@ -71,3 +71,17 @@ def test_development_generates_its_secrets_with_owner_only_permissions(tmp_path)
     secret = tmp_path / "var" / "secret_key"
     assert secret.stat().st_mode & 0o777 == 0o600
     assert len(secret.read_text().strip()) >= 50
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "{'server_side_binding': True, 'prepare_threshold': 5}"), ("false", "{}")],
+)
+def test_postgresql_prepares_hot_statements_unless_turned_off(tmp_path, value, expected):
+    env = {"DATABASE_URL": "postgres://console@db.invalid:5432/console"}
+    if value is not None:
+        env["DB_PREPARED_STATEMENTS"] = value
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = _manage("shell", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected

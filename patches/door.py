@@ -1,0 +1,89 @@
+"""What the submit door reads: target, current base, signing key, replay and pending counts at once.
+
+One query instead of six: the submit path checks these facts in contract order in Python, and
+the unique constraints on nonce and patch_hash still settle any race at INSERT time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import connection
+
+from patches import rows
+from patches.models import OPEN_STATUSES, AgentKey, Proposal, Target, TargetVersion
+
+_TARGET_FIELDS = ("id", "name", "patch_type", "schema", "required_approvals", "version")
+_BASE_FIELDS = ("id", "target_id", "version", "content", "content_hash")
+_KEY_FIELDS = ("id", "agent_id", "key_id", "public_key", "revoked_at")
+
+
+@dataclass(frozen=True)
+class DoorFacts:
+    target: Target
+    base: TargetVersion  # the target's current version
+    key: AgentKey | None  # the key named by the signature, whoever's it is
+    nonce_used: bool
+    patch_hash_used: bool
+    pending: int  # the agent's open proposals, counted up to the limit asked for
+    has_mandatory_tests: bool
+
+
+@lru_cache(maxsize=2)
+def _sql(vendor: str) -> str:
+    proposals = Proposal._meta.db_table
+    mandatory = Target.mandatory_tests.through._meta.db_table
+    statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+    return (
+        f"SELECT {rows.columns(Target, _TARGET_FIELDS, 't')},"  # noqa: S608
+        f" {rows.columns(TargetVersion, _BASE_FIELDS, 'v')},"
+        f" {rows.columns(AgentKey, _KEY_FIELDS, 'k')},"
+        f" EXISTS (SELECT 1 FROM {proposals} p WHERE p.nonce = %s),"
+        f" EXISTS (SELECT 1 FROM {proposals} p WHERE p.patch_hash = %s),"
+        # LIMIT keeps the count cheap however many proposals are open.
+        f" (SELECT COUNT(*) FROM (SELECT 1 FROM {proposals} p WHERE p.agent_id = %s"
+        f" AND p.status IN ({statuses}) LIMIT %s) pending),"
+        f" EXISTS (SELECT 1 FROM {mandatory} m WHERE m.target_id = t.id)"
+        f" FROM {Target._meta.db_table} t"
+        f" JOIN {TargetVersion._meta.db_table} v ON v.target_id = t.id AND v.version = t.version"
+        f" LEFT JOIN {AgentKey._meta.db_table} k ON k.key_id = %s"
+        " WHERE t.name = %s"
+    )
+
+
+def door_facts(
+    *, target: str, key_id: str, nonce: str, patch_hash: str, agent_id: int, pending_limit: int
+) -> DoorFacts | None:
+    """The facts for one submission, or None when no target has that name."""
+    params: list[str | int] = [
+        nonce,
+        patch_hash,
+        agent_id,
+        *OPEN_STATUSES,
+        pending_limit,
+        key_id,
+        target,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    t_end = len(_TARGET_FIELDS)
+    v_end = t_end + len(_BASE_FIELDS)
+    k_end = v_end + len(_KEY_FIELDS)
+    target_row = rows.instance(Target, _TARGET_FIELDS, row[:t_end])
+    base = rows.instance(TargetVersion, _BASE_FIELDS, row[t_end:v_end])
+    base.target = target_row
+    key = rows.instance(AgentKey, _KEY_FIELDS, row[v_end:k_end]) if row[v_end] is not None else None
+    nonce_used, hash_used, pending, has_mandatory = row[k_end:]
+    return DoorFacts(
+        target=target_row,
+        base=base,
+        key=key,
+        nonce_used=bool(nonce_used),
+        patch_hash_used=bool(hash_used),
+        pending=int(pending),
+        has_mandatory_tests=bool(has_mandatory),
+    )
