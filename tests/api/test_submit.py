@@ -495,3 +495,42 @@ def test_a_submission_costs_the_same_few_queries_however_many_tests_it_names(api
     few = queries(tested, names[1:2])
     assert queries(tested, names[1:]) == few  # no query per test named
     assert few <= 13
+
+
+def test_a_submission_with_several_faults_is_refused_for_the_first_in_contract_order(
+    api, agent, good_envelope, routing, settings
+):
+    # The door reads every fact in one query; the refusal must still name the earliest check.
+    accepted = good_envelope()
+    assert api.submit(accepted).status_code == 201
+    other = make_agent("agent-jones")
+    settings.API_MAX_PENDING_PER_AGENT = 1  # the agent is at the limit from here on
+
+    def with_other_key(envelope, **changes):
+        return signed_envelope(other, {**envelope["proposal"], **changes})
+
+    faults = [
+        # unknown target, and a key that is not the agent's
+        (with_other_key(good_envelope(), target="nowhere"), 404, "unknown-target"),
+        # wrong patch type, and a key that is not the agent's
+        (with_other_key(good_envelope(patch_type="Config")), 422, "patch-type-mismatch"),
+        # a key that is not the agent's, and a replayed nonce
+        (
+            with_other_key(good_envelope(nonce=accepted["proposal"]["nonce"])),
+            403,
+            "key-not-yours",
+        ),
+        # a replayed nonce, and a base from the future
+        (good_envelope(nonce=accepted["proposal"]["nonce"], base_version=9), 409, "replayed-nonce"),
+        # a base from the future, and an unknown test
+        (good_envelope(base_version=9, test_requirements=["nope"]), 409, "stale-base"),
+        # an unknown test, and a patch that does not apply
+        (good_envelope(test_requirements=["nope"], patch="[{}]"), 422, "unknown-test"),
+        # a patch that does not apply, and too many pending proposals
+        (good_envelope(patch="[{}]"), 422, "patch-does-not-apply"),
+        (good_envelope(patch=threshold_patch(5.0)), 429, "too-many-pending"),
+    ]
+    before = counts()
+    for envelope, status, slug in faults:
+        assert_problem(api.submit(envelope), status, slug)
+    assert counts() == before
