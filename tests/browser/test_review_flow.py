@@ -39,8 +39,10 @@ def real_worker(transactional_db, tmp_path, monkeypatch) -> Iterator[None]:  # t
     queue, processed = tmp_path / "broker" / "queue", tmp_path / "broker" / "processed"
     queue.mkdir(parents=True)
     processed.mkdir()
+    # control_folder too: kombu otherwise writes its exchange table to ./control in the checkout.
     options = {"data_folder_in": str(queue), "data_folder_out": str(queue),
-               "processed_folder": str(processed), "store_processed": False}  # fmt: skip
+               "processed_folder": str(processed), "store_processed": False,
+               "control_folder": str(tmp_path / "broker" / "control")}  # fmt: skip
     celery_app.conf.task_always_eager = False
     connection = celery_app.connection_for_write("filesystem://", transport_options=options)
     monkeypatch.setattr(
