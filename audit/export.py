@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from audit.log import chain_head
 from audit.models import Checkpoint
 from audit.verify import event_rows
-from patches.canonical import canonical, parse_json
+from patches.canonical import canonical, format_timestamp, parse_json, sha256_hash
 from patches.models import AgentKey, Proposal, Target, TargetVersion
 from patches.signing import console_private_key, console_public_key, key_id_of, sign
 
@@ -34,7 +33,7 @@ def _line(value: Any) -> bytes:
 
 
 def _timestamp(moment: Any) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return None if moment is None else format_timestamp(moment)
 
 
 def _write_events(path: Path, upto: int) -> tuple[int, set[str]]:
@@ -146,10 +145,7 @@ def log_export(*, directory: Path) -> Bundle:
         "proposals": proposals,
         "checkpoints": checkpoints.count(),
         "targets": targets,
-        "files": {
-            name: "sha256:" + hashlib.sha256((directory / name).read_bytes()).hexdigest()
-            for name in files
-        },
+        "files": {name: sha256_hash((directory / name).read_bytes()) for name in files},
     }
     # Signed by the console so the file hashes cannot be quietly rewritten along with a file.
     manifest["signature"] = sign(console_private_key(), manifest)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.db import connection, transaction
@@ -10,7 +9,7 @@ from django.utils import timezone
 
 from audit.chain import GENESIS_PREV_HASH, event_bytes
 from audit.models import Event
-from patches.canonical import canonical_text, format_timestamp
+from patches.canonical import canonical_text, format_timestamp, sha256_hash
 from patches.models import Proposal
 
 # Any constant works; it names the chain's lock among the database's advisory locks.
@@ -66,7 +65,7 @@ def event_append(
             payload=payload_text,
             created_at=now,
             prev_hash=prev_hash,
-            hash="sha256:" + hashlib.sha256(data).hexdigest(),
+            hash=sha256_hash(data),
             proposal=proposal,
         )
         # One plain INSERT: the chain's hot path skips the ORM's save machinery (the model has

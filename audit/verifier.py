@@ -7,14 +7,20 @@ proposal, the agent keys against their events, and a replay of every target from
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from audit.chain import ChainBroken, ChainChecker, EventRow
-from patches.canonical import JSONInputError, canonical_text, hash_of, is_hash, parse_json
+from patches.canonical import (
+    JSONInputError,
+    canonical_text,
+    hash_of,
+    is_hash,
+    parse_json,
+    sha256_hash,
+)
 from patches.formats import PatchError, apply_patch, content_hash
 from patches.signing import SignatureError, key_id_of, verify
 
@@ -81,7 +87,7 @@ def check_manifest(bundle: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         path = bundle / name
         if not path.is_file():
             raise BundleInvalid(f"{name}: listed in the manifest but missing")
-        if "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+        if sha256_hash(path.read_bytes()) != expected:
             raise BundleInvalid(f"{name}: contents differ from the manifest's hash")
     return manifest, keys
 

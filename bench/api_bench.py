@@ -1,7 +1,8 @@
 """Agent API throughput: accepted signed submissions/s against a no-op view on the same server.
 
-`python -m bench.api_bench` starts gunicorn on 127.0.0.1 (an ephemeral port) against PostgreSQL
-(DATABASE_URL, or a throwaway database it creates and drops) with a Redis broker, registers
+`python -m bench.api_bench` starts gunicorn on 127.0.0.1 (an ephemeral port) against a throwaway
+PostgreSQL database (on the server DATABASE_URL names, else 127.0.0.1:5432; dropped at the end)
+with a Redis broker, registers
 agents (enough that each keeps fewer open proposals than the default cap of 50, as no worker
 decides them) and a Config target with the project's own services, then measures in one run:
 
@@ -22,25 +23,21 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
+import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from bench.common import is_postgres, manage, percentile, start_gunicorn, throwaway_database
 from patches.client import make_proposal, sign_proposal
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+# Where the throwaway database goes when DATABASE_URL does not name a PostgreSQL server.
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/3")
 
 
@@ -86,62 +83,6 @@ def _cpu_seconds() -> dict[str, float]:
     return totals
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _throwaway_database() -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    name = f"console_api_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"postgres://postgres@127.0.0.1:5432/{name}", drop
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-2000:]}")
-    return result.stdout
-
-
-def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn exited during start-up")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/ping")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not answer in time")
-
-
 Request = tuple[str, str, bytes | None, dict[str, str]]
 
 
@@ -153,11 +94,21 @@ def _send(conn: http.client.HTTPConnection, request: Request) -> int:
     return response.status
 
 
-def _saturate(port: int, requests: list[Request], concurrency: int, expect: int) -> float:
-    """Closed loop: `concurrency` keep-alive clients send all requests; returns requests/s."""
+def _drive(
+    port: int, requests: list[Request], concurrency: int, expect: int, rate: float | None = None
+) -> tuple[float, list[float]]:
+    """Send all requests over `concurrency` keep-alive connections: (seconds, sorted latencies).
+
+    Closed loop when rate is None (each connection sends as soon as its last answer came);
+    otherwise open loop at `rate` requests/s with latency counted from each request's
+    scheduled start, so queueing counts.
+    """
     index = iter(range(len(requests)))
     lock = threading.Lock()
+    latencies: list[float] = []
     failures: list[int] = []
+    started = time.perf_counter()
+    first = started + 0.05
 
     def worker() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -166,13 +117,17 @@ def _saturate(port: int, requests: list[Request], concurrency: int, expect: int)
                 i = next(index, None)
             if i is None:
                 break
+            scheduled = time.perf_counter() if rate is None else first + i / rate
+            pause = scheduled - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
             status = _send(conn, requests[i])
+            latencies.append(time.perf_counter() - scheduled)
             if status != expect:
                 failures.append(status)
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -180,48 +135,12 @@ def _saturate(port: int, requests: list[Request], concurrency: int, expect: int)
     elapsed = time.perf_counter() - started
     if failures:
         raise RuntimeError(f"{len(failures)} unexpected answers, e.g. {failures[:5]}")
-    return len(requests) / elapsed
+    return elapsed, sorted(latencies)
 
 
-def _latencies(
-    port: int, requests: list[Request], rate: float, concurrency: int, expect: int
-) -> list[float]:
-    """Open loop at `rate` requests/s; latency measured from each request's scheduled start."""
-    start = time.perf_counter() + 0.05
-    index = iter(range(len(requests)))
-    lock = threading.Lock()
-    results: list[float] = []
-    failures: list[int] = []
-
-    def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while True:
-            with lock:
-                i = next(index, None)
-            if i is None:
-                break
-            scheduled = start + i / rate
-            pause = scheduled - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            status = _send(conn, requests[i])
-            results.append(time.perf_counter() - scheduled)
-            if status != expect:
-                failures.append(status)
-        conn.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise RuntimeError(f"{len(failures)} unexpected answers, e.g. {failures[:5]}")
-    return sorted(results)
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+def _saturate(port: int, requests: list[Request], concurrency: int, expect: int) -> float:
+    """Closed-loop throughput in requests/s."""
+    return len(requests) / _drive(port, requests, concurrency, expect)[0]
 
 
 @dataclass(frozen=True)
@@ -247,20 +166,8 @@ def _register_agents(env: dict[str, str], count: int) -> list[BenchAgent]:
     from patches.signing import raw_public_key
 
     keys = [Ed25519PrivateKey.generate() for _ in range(count)]
-    prefix = f"bench-{secrets.token_hex(3)}"  # `make bench` may run twice against one database
-    pairs = [[f"{prefix}-{i}", raw_public_key(k.public_key()).hex()] for i, k in enumerate(keys)]
-    result = subprocess.run(
-        [PYTHON, "manage.py", "shell", "-c", _REGISTER_AGENTS],
-        cwd=ROOT,
-        env=env,
-        input=json.dumps(pairs),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"registering bench agents failed:\n{result.stderr[-2000:]}")
+    pairs = [[f"bench-{i}", raw_public_key(k.public_key()).hex()] for i, k in enumerate(keys)]
+    result = manage("shell", "-c", _REGISTER_AGENTS, env=env, input=json.dumps(pairs))
     tokens = json.loads(result.stdout.strip().splitlines()[-1])
     return [BenchAgent(key, token) for key, token in zip(keys, tokens, strict=True)]
 
@@ -297,11 +204,20 @@ def _clear_broker_queue() -> None:
 
 def run(settings: Settings | None = None) -> dict[str, float]:
     settings = settings or Settings()
-    workdir = Path(tempfile.mkdtemp(prefix="api-bench-"))
-    drop_database: Callable[[], None] = lambda: None  # noqa: E731
-    database_url = os.environ.get("DATABASE_URL", "")
-    if not database_url.startswith(("postgres", "pgsql")):
-        database_url, drop_database = _throwaway_database()
+    server = os.environ.get("DATABASE_URL", "")
+    with (
+        throwaway_database(
+            "console_api_bench", server=server if is_postgres(server) else DEFAULT_POSTGRES
+        ) as database_url,
+        tempfile.TemporaryDirectory(prefix="api-bench-") as workdir,
+    ):
+        try:
+            return _measure(settings, database_url, Path(workdir))
+        finally:
+            _clear_broker_queue()
+
+
+def _measure(settings: Settings, database_url: str, workdir: Path) -> dict[str, float]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -315,32 +231,15 @@ def run(settings: Settings | None = None) -> dict[str, float]:
     # spreads its submissions over enough agents that each stays under the default cap of 50.
     total = 50 + settings.rounds * settings.submit_requests + settings.latency_requests
     agent_count = total // 40 + 1
-    port = _free_port()
-    server: subprocess.Popen[bytes] | None = None
+    manage("migrate", "--noinput", env=env)
+    agents = _register_agents(env, agent_count)
+    target = "bench-config"
+    content = workdir / "config.json"
+    content.write_text(json.dumps({"n": -1}))
+    manage("target_create", target, "--type", "Config", "--content-file", str(content), env=env)
+    server = start_gunicorn(env=env, log_dir=workdir, workers=settings.workers, threads=1)
+    port = int(urlsplit(server.extra["url"]).port or 0)
     try:
-        _manage(env, "migrate", "--noinput")
-        agents = _register_agents(env, agent_count)
-        # Unique names: `make bench` may run this twice against one database.
-        target = f"bench-config-{secrets.token_hex(3)}"
-        content = workdir / "config.json"
-        content.write_text(json.dumps({"n": -1}))
-        _manage(env, "target_create", target, "--type", "Config", "--content-file", str(content))
-        server = subprocess.Popen(
-            [
-                str(Path(PYTHON).with_name("gunicorn")),
-                "console.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(settings.workers),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        _wait_until_up(port, server)
         ping: list[Request] = [("GET", "/api/v1/ping", None, {})]
         warm = _signed_submissions(agents, target, 50, 0)
         _saturate(port, ping * 200, settings.concurrency, 200)
@@ -363,22 +262,15 @@ def run(settings: Settings | None = None) -> dict[str, float]:
                 for group, seconds in after.items():
                     per_request_ms = (seconds - before[group]) / len(batch) * 1000
                     cpu[label].setdefault(group, []).append(per_request_ms)
-        ping_rps, submit_rps = _median(ping_rates), _median(submit_rates)
-        ping_lat = _latencies(
-            port, ping * settings.latency_requests, ping_rps / 2, settings.concurrency, 200
+        ping_rps, submit_rps = statistics.median(ping_rates), statistics.median(submit_rates)
+        _, ping_lat = _drive(
+            port, ping * settings.latency_requests, settings.concurrency, 200, ping_rps / 2
         )
         later = _signed_submissions(agents, target, settings.latency_requests, 10_000_000)
-        submit_lat = _latencies(port, later, submit_rps / 2, settings.concurrency, 201)
+        _, submit_lat = _drive(port, later, settings.concurrency, 201, submit_rps / 2)
     finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-        drop_database()
-        _clear_broker_queue()
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.stop()
+    ratios = [s / p for s, p in zip(submit_rates, ping_rates, strict=True)]
     return {
         "ping_rps": ping_rps,
         "submit_rps": submit_rps,
@@ -386,21 +278,17 @@ def run(settings: Settings | None = None) -> dict[str, float]:
         "submit_request_s": 1 / submit_rps,
         "submit_cost_in_pings": ping_rps / submit_rps,
         "submit_to_ping_ratio": submit_rps / ping_rps,
-        "ping_p50_ms": _percentile(ping_lat, 0.50) * 1000,
-        "ping_p99_ms": _percentile(ping_lat, 0.99) * 1000,
-        "submit_p50_ms": _percentile(submit_lat, 0.50) * 1000,
-        "submit_p99_ms": _percentile(submit_lat, 0.99) * 1000,
+        "ping_p50_ms": percentile(ping_lat, 50) * 1000,
+        "ping_p99_ms": percentile(ping_lat, 99) * 1000,
+        "submit_p50_ms": percentile(submit_lat, 50) * 1000,
+        "submit_p99_ms": percentile(submit_lat, 99) * 1000,
         "workers": settings.workers,
         "rounds": settings.rounds,
         "agents": agent_count,
-        "submit_to_ping_ratio_min": min(
-            s / p for s, p in zip(submit_rates, ping_rates, strict=True)
-        ),
-        "submit_to_ping_ratio_max": max(
-            s / p for s, p in zip(submit_rates, ping_rates, strict=True)
-        ),
+        "submit_to_ping_ratio_min": min(ratios),
+        "submit_to_ping_ratio_max": max(ratios),
         **{
-            f"{label}_cpu_{group}_ms": _median(values)
+            f"{label}_cpu_{group}_ms": statistics.median(values)
             for label, groups in cpu.items()
             for group, values in groups.items()
         },

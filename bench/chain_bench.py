@@ -52,6 +52,7 @@ def chained_rows(
 ) -> Iterator[list[tuple]]:
     """Chunks of audit_event rows continuing the chain, hashed exactly as event_append does."""
     from audit.chain import event_bytes
+    from patches.canonical import format_timestamp, sha256_hash
 
     seq = start_seq
     end = start_seq + count
@@ -59,7 +60,7 @@ def chained_rows(
         chunk = []
         for seq in range(seq, min(seq + CHUNK, end)):  # noqa: B020
             moment = START + timedelta(milliseconds=seq)
-            created_at = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            created_at = format_timestamp(moment)
             stored_at = created_at if vendor == "postgresql" else created_at[:-1].replace("T", " ")
             # Only ASCII strings and small ints: json.dumps writes exactly RFC 8785 here.
             payload = json.dumps(_payload(seq), separators=(",", ":"), sort_keys=True)
@@ -72,7 +73,7 @@ def chained_rows(
                 created_at=created_at,
                 prev_hash=prev_hash,
             )
-            event_hash = "sha256:" + hashlib.sha256(data).hexdigest()
+            event_hash = sha256_hash(data)
             chunk.append((seq, kind, actor, payload, stored_at, prev_hash, event_hash))
             prev_hash = event_hash
         seq += 1

@@ -69,13 +69,13 @@ def _postgres_admin(url: str, statement: str) -> None:
 
 
 @contextlib.contextmanager
-def throwaway_database(prefix: str) -> Iterator[str]:
+def throwaway_database(prefix: str, *, server: str | None = None) -> Iterator[str]:
     """A fresh database named <prefix>_<pid>, dropped on exit; yields its DATABASE_URL.
 
-    PostgreSQL when DATABASE_URL names a PostgreSQL server (the database in that URL is only
-    used to find the server), else a SQLite file in a temporary directory.
+    PostgreSQL when `server` (default: DATABASE_URL) names a PostgreSQL server (the database
+    in that URL is only used to find the server), else a SQLite file in a temporary directory.
     """
-    server = os.environ.get("DATABASE_URL", "")
+    server = os.environ.get("DATABASE_URL", "") if server is None else server
     name = f"{prefix}_{os.getpid()}"
     if is_postgres(server):
         _postgres_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -107,13 +107,14 @@ def django_ready(database_url: str | None = None, *, var_dir: str | None = None)
 
 
 def manage(
-    *args: str, env: dict[str, str], timeout: float = 300
+    *args: str, env: dict[str, str], timeout: float = 300, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run manage.py in a child process with env; raises on a non-zero exit, showing its output."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         env=env,
         cwd=ROOT,
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,

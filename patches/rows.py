@@ -63,7 +63,8 @@ def instance(model: type[M], names: Sequence[str], values: Sequence[Any]) -> M:
 
 
 @cache
-def _insert_plan(model: type[Model], vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
+def _insert_plan(model: type[Model], vendor: str) -> tuple[str, tuple[Field[Any, Any], ...], bool]:
+    """(INSERT statement, its fields in order, whether it RETURNs the new primary key)."""
     opts = model._meta
     fields = tuple(f for f in opts.concrete_fields if not f.primary_key)
     quote = connection.ops.quote_name
@@ -71,21 +72,19 @@ def _insert_plan(model: type[Model], vendor: str) -> tuple[str, tuple[Field[Any,
         f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    if connection.features.can_return_columns_from_insert:
+    returning = bool(connection.features.can_return_columns_from_insert)
+    if returning:
         sql += f" RETURNING {quote(str(opts.pk.column))}"
-    return sql, fields
+    return sql, fields, returning
 
 
 def insert(obj: Model) -> None:
     """INSERT obj as save() would on a new row (auto_now fields, defaults), and set its pk."""
-    sql, fields = _insert_plan(type(obj), connection.vendor)
+    sql, fields, returning = _insert_plan(type(obj), connection.vendor)
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        if connection.features.can_return_columns_from_insert:
-            pk = cursor.fetchone()[0]
-        else:
-            pk = cursor.lastrowid
+        pk = cursor.fetchone()[0] if returning else cursor.lastrowid
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias

@@ -1,4 +1,4 @@
-"""Small factories for tests: agents with keys and tokens, targets, tests, signed envelopes."""
+"""Small test factories: agents with keys and tokens, targets, tests, envelopes, row counts."""
 
 from __future__ import annotations
 
@@ -10,9 +10,19 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.auth.models import Group, User
 
+from audit.models import Event, Review
 from patches.agents import agent_create
 from patches.canonical import canonical, hash_of
-from patches.models import Agent, Target, TestDefinition
+from patches.models import (
+    Agent,
+    Proposal,
+    Signature,
+    Target,
+    TargetVersion,
+    TestDefinition,
+    TestResult,
+    TestRun,
+)
 from patches.signing import key_id_of, raw_public_key, sign
 from patches.targets import target_create
 
@@ -119,3 +129,21 @@ def patch_hash_of(proposal: dict[str, Any]) -> str:
 
 def canonical_body(envelope: dict[str, Any]) -> bytes:
     return canonical(envelope)
+
+
+def threshold_patch(value: float = 2.0) -> str:
+    """A JSON Patch setting the routing target's threshold."""
+    return json.dumps([{"op": "replace", "path": "/threshold", "value": value}])
+
+
+def counts() -> dict[str, int]:
+    """Row counts of everything a request might write: equal before and after a refusal."""
+    return {
+        "proposals": Proposal.objects.count(),
+        "signatures": Signature.objects.count(),
+        "test_runs": TestRun.objects.count(),
+        "test_results": TestResult.objects.count(),
+        "events": Event.objects.count(),
+        "reviews": Review.objects.count(),
+        "versions": TargetVersion.objects.count(),
+    }

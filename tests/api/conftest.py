@@ -1,4 +1,4 @@
-"""Fixtures for agent API tests: a signed-in agent, a JSON target, and DB row-count snapshots."""
+"""Fixtures for agent API tests: a signed-in agent, a JSON target, problem assertions."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from audit.models import Event
-from patches.models import Proposal, Signature, Target, TestResult, TestRun
+from patches.models import Target
 from tests.factories import (
     ROUTING,
     AgentPersona,
@@ -19,20 +18,10 @@ from tests.factories import (
     make_target,
     proposal_body,
     signed_envelope,
+    threshold_patch,
 )
 
 API = "/api/v1"
-
-
-def counts() -> dict[str, int]:
-    """Row counts of everything a submission may write."""
-    return {
-        "proposals": Proposal.objects.count(),
-        "signatures": Signature.objects.count(),
-        "test_runs": TestRun.objects.count(),
-        "test_results": TestResult.objects.count(),
-        "events": Event.objects.count(),
-    }
 
 
 @dataclass
@@ -72,10 +61,6 @@ def api(agent: AgentPersona) -> Api:
 @pytest.fixture
 def routing(db: None) -> Target:
     return make_target(name="router", patch_type="Routing", content=ROUTING)
-
-
-def threshold_patch(value: float = 2.0) -> str:
-    return json.dumps([{"op": "replace", "path": "/threshold", "value": value}])
 
 
 @pytest.fixture

@@ -9,8 +9,14 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
-from tests.api.conftest import threshold_patch
-from tests.factories import ROUTING, make_agent, make_target, proposal_body, signed_envelope
+from tests.factories import (
+    ROUTING,
+    make_agent,
+    make_target,
+    proposal_body,
+    signed_envelope,
+    threshold_patch,
+)
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from audit.models import Event, Review
 from patches.models import Proposal, TargetVersion, TestResult
-from tests.api.conftest import assert_problem, counts, threshold_patch
-from tests.factories import make_agent, make_reviewer, make_test
+from tests.api.conftest import assert_problem
+from tests.factories import counts, make_agent, make_reviewer, make_test, threshold_patch
 
 
 @pytest.fixture

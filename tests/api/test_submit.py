@@ -19,14 +19,16 @@ from audit.models import Event
 from patches.agents import agent_key_revoke
 from patches.canonical import canonical, hash_of
 from patches.models import AgentKey, Proposal, Signature, TargetVersion
-from tests.api.conftest import assert_problem, counts, threshold_patch
+from tests.api.conftest import assert_problem
 from tests.factories import (
     ROUTING,
+    counts,
     make_agent,
     make_target,
     make_test,
     proposal_body,
     signed_envelope,
+    threshold_patch,
 )
 
 

@@ -11,8 +11,16 @@ from django.test import Client
 
 from audit.models import Event
 from patches.models import Proposal
-from tests.api.conftest import assert_problem, counts, threshold_patch
-from tests.factories import ROUTING, make_agent, make_target, proposal_body, signed_envelope
+from tests.api.conftest import assert_problem
+from tests.factories import (
+    ROUTING,
+    counts,
+    make_agent,
+    make_target,
+    proposal_body,
+    signed_envelope,
+    threshold_patch,
+)
 
 
 @pytest.mark.django_db(transaction=True)

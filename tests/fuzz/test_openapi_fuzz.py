@@ -14,8 +14,15 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
-from tests.factories import ROUTING, make_agent, make_target, proposal_body, signed_envelope
-from tests.security.conftest import counts, threshold_patch
+from tests.factories import (
+    ROUTING,
+    counts,
+    make_agent,
+    make_target,
+    proposal_body,
+    signed_envelope,
+    threshold_patch,
+)
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 EXAMPLES_PER_OPERATION = 20

@@ -14,12 +14,13 @@ from django.test import Client
 from tests.factories import (
     ROUTING,
     AgentPersona,
+    counts,
     make_agent,
     make_target,
     proposal_body,
     signed_envelope,
+    threshold_patch,
 )
-from tests.security.conftest import counts, threshold_patch
 
 pytestmark = pytest.mark.django_db
 

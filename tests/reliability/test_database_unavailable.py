@@ -16,13 +16,13 @@ from django.test import Client
 from tests.factories import (
     ROUTING,
     AgentPersona,
+    counts,
     make_agent,
     make_target,
     make_test,
     proposal_body,
     signed_envelope,
 )
-from tests.security.conftest import counts
 
 pytestmark = pytest.mark.django_db
 

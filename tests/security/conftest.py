@@ -1,4 +1,4 @@
-"""Personas and helpers for attack tests: agents, reviewers, a routing target, row counts."""
+"""Personas and helpers for attack tests: agents, reviewers, a routing target."""
 
 from __future__ import annotations
 
@@ -8,29 +8,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from audit.models import Event, Review
-from patches.models import Proposal, Signature, Target, TargetVersion, TestResult, TestRun
+from patches.models import Target
 from tests.factories import ROUTING, AgentPersona, make_agent, make_target
 
 API = "/api/v1"
 PROBLEMS = "https://patch-console.invalid/problems/"
-
-
-def counts() -> dict[str, int]:
-    """Row counts of everything a request might write."""
-    return {
-        "proposals": Proposal.objects.count(),
-        "signatures": Signature.objects.count(),
-        "test_runs": TestRun.objects.count(),
-        "test_results": TestResult.objects.count(),
-        "events": Event.objects.count(),
-        "reviews": Review.objects.count(),
-        "versions": TargetVersion.objects.count(),
-    }
-
-
-def threshold_patch(value: float = 2.0) -> str:
-    return json.dumps([{"op": "replace", "path": "/threshold", "value": value}])
 
 
 def post_raw(client: Client, body: bytes | str, persona: AgentPersona | None) -> Any:

@@ -30,8 +30,8 @@ from tests.factories import (
     make_target,
     proposal_body,
     signed_envelope,
+    threshold_patch,
 )
-from tests.security.conftest import threshold_patch
 
 ROLES = ("anonymous", "agent", "reviewer", "owner", "admin")
 PUBLIC = frozenset(ROLES)

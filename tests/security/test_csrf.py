@@ -7,8 +7,7 @@ import json
 import pytest
 from django.test import Client
 
-from tests.factories import proposal_body, signed_envelope
-from tests.security.conftest import threshold_patch
+from tests.factories import proposal_body, signed_envelope, threshold_patch
 from tests.security.test_authorization import MATRIX, Call, _state, url_patterns, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -17,12 +17,14 @@ from patches.models import AgentKey, Proposal, ProposalStatus, Target
 from patches.signing import key_id_of, raw_public_key, sign
 from tests.factories import (
     AgentPersona,
+    counts,
     make_reviewer,
     patch_hash_of,
     proposal_body,
     signed_envelope,
+    threshold_patch,
 )
-from tests.security.conftest import counts, post_envelope, post_raw, problem_slug, threshold_patch
+from tests.security.conftest import post_envelope, post_raw, problem_slug
 
 pytestmark = pytest.mark.django_db
 
