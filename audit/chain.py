@@ -66,10 +66,24 @@ def event_bytes(
     canonical() of the parsed event exactly when payload_text is canonical, which callers
     ensure (payload_is_canonical) and created_at/prev_hash have their fixed formats.
     """
+    before = event_text_before_prev_hash(
+        kind=kind, actor=actor, payload_text=payload_text, created_at=created_at
+    )
+    return (before + prev_hash + PREV_HASH_TO_SEQ + str(seq) + "}").encode()
+
+
+# What follows prev_hash in event_bytes: the seq's key, then the seq and the closing brace.
+PREV_HASH_TO_SEQ = '","seq":'
+
+
+def event_text_before_prev_hash(
+    *, kind: str, actor: str, payload_text: str, created_at: str
+) -> str:
+    """event_bytes' text up to prev_hash's value: what a writer knows before the head."""
     return (
         f'{{"actor":{_jcs_string(actor)},"created_at":"{created_at}","kind":{_jcs_string(kind)},'
-        f'"payload":{payload_text},"prev_hash":"{prev_hash}","seq":{seq}}}'
-    ).encode()
+        f'"payload":{payload_text},"prev_hash":"'
+    )
 
 
 class _NeedsFullCheck(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +24,54 @@ class JSONInputError(ValueError):
     """Input that is not strict JSON: bad syntax, duplicate keys, NaN, or nesting too deep."""
 
 
+# The C encoder writes exactly RFC 8785 for values that _plain() admits (see there).
+_PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_NON_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _plain(value: Any) -> bool:
+    """Whether json.dumps writes value exactly as RFC 8785 does.
+
+    True for dicts with str keys, lists, str, bool, None and ints within 2^53, when no key has a
+    character outside the BMP. The two then agree byte for byte: the same escapes (quote,
+    backslash, the short forms of BS TAB LF FF CR, other controls as a lowercase 4-digit
+    unicode escape, nothing else), digits for ints, and key order (code points sort as UTF-16
+    units do inside the BMP). Floats, whose RFC 8785 form differs from Python's repr, and
+    anything else take the full implementation. Lone surrogates pass here and fail the UTF-8
+    encode after.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                continue
+            return False
+        if kind is list:
+            stack.extend(item)
+            continue
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or (not key.isascii() and _NON_BMP.search(key)):
+                    return False
+            stack.extend(item.values())
+            continue
+        return False
+    return True
+
+
 def canonical(value: Any) -> bytes:
     """RFC 8785 bytes of value. Refuses ints beyond 2^53, NaN/Infinity and lone surrogates."""
+    if _plain(value):
+        try:
+            # The signature and patch_hash of every submission cover these bytes: the C encoder
+            # is ~10x faster than the pure-Python RFC 8785 library on such values.
+            return _PLAIN_ENCODER.encode(value).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError):
+            pass  # a lone surrogate or deep nesting: the library says what is wrong
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:

@@ -1,7 +1,9 @@
 """What the submit door reads: target, current base, signing key, replay and pending counts at once.
 
 One query instead of six: the submit path checks these facts in contract order in Python, and
-the unique constraints on nonce and patch_hash still settle any race at INSERT time.
+the unique constraints on nonce and patch_hash still settle any race at INSERT time. On
+PostgreSQL it can also reserve the new proposal's id, which its PatchProposed event names
+(patches.store).
 """
 
 from __future__ import annotations
@@ -28,43 +30,77 @@ class DoorFacts:
     patch_hash_used: bool
     pending: int  # the agent's open proposals, counted up to the limit asked for
     has_mandatory_tests: bool
+    # PostgreSQL, when asked: an id reserved for the new proposal, unless a fact read here
+    # already refuses the submission (so those refusals leave no gap in the ids).
+    proposal_id: int | None = None
 
 
 @lru_cache(maxsize=2)
 def _sql(vendor: str) -> str:
     proposals = Proposal._meta.db_table
-    mandatory = Target.mandatory_tests.through._meta.db_table
     statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
-    return (
-        f"SELECT {rows.columns(Target, _TARGET_FIELDS, 't')},"  # noqa: S608
-        f" {rows.columns(TargetVersion, _BASE_FIELDS, 'v')},"
-        f" {rows.columns(AgentKey, _KEY_FIELDS, 'k')},"
-        f" EXISTS (SELECT 1 FROM {proposals} p WHERE p.nonce = %s),"
-        f" EXISTS (SELECT 1 FROM {proposals} p WHERE p.patch_hash = %s),"
+    facts = (
+        f"EXISTS (SELECT 1 FROM {proposals} p WHERE p.nonce = %s) AS nonce_used,"  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {proposals} p WHERE p.patch_hash = %s) AS hash_used,"
         # LIMIT keeps the count cheap however many proposals are open.
         f" (SELECT COUNT(*) FROM (SELECT 1 FROM {proposals} p WHERE p.agent_id = %s"
-        f" AND p.status IN ({statuses}) LIMIT %s) pending),"
-        f" EXISTS (SELECT 1 FROM {mandatory} m WHERE m.target_id = t.id)"
+        f" AND p.status IN ({statuses}) LIMIT %s) pending) AS pending,"
+        f" EXISTS (SELECT 1 FROM {Target.mandatory_tests.through._meta.db_table} m"
+        " WHERE m.target_id = t.id) AS has_mandatory"
+    )
+    columns = (
+        f"{rows.columns(Target, _TARGET_FIELDS, 't')},"
+        f" {rows.columns(TargetVersion, _BASE_FIELDS, 'v')},"
+        f" {rows.columns(AgentKey, _KEY_FIELDS, 'k')}"
+    )
+    tables = (
         f" FROM {Target._meta.db_table} t"
         f" JOIN {TargetVersion._meta.db_table} v ON v.target_id = t.id AND v.version = t.version"
         f" LEFT JOIN {AgentKey._meta.db_table} k ON k.key_id = %s"
-        " WHERE t.name = %s"
+    )
+    if vendor != "postgresql":
+        return f"SELECT {columns}, {facts}{tables} WHERE t.name = %s"
+    # The facts in a LATERAL subquery, so that the reservation can test them by name.
+    return (
+        f"SELECT {columns}, f.nonce_used, f.hash_used, f.pending, f.has_mandatory,"
+        " CASE WHEN %s AND t.patch_type = %s AND k.agent_id = %s AND k.revoked_at IS NULL"
+        " AND NOT f.nonce_used AND NOT f.hash_used AND t.version = %s AND f.pending < %s"
+        f" THEN nextval(pg_get_serial_sequence('{proposals}', 'id')) END"
+        f"{tables} CROSS JOIN LATERAL (SELECT {facts}) f WHERE t.name = %s"
     )
 
 
 def door_facts(
-    *, target: str, key_id: str, nonce: str, patch_hash: str, agent_id: int, pending_limit: int
+    *,
+    target: str,
+    key_id: str,
+    nonce: str,
+    patch_hash: str,
+    agent_id: int,
+    pending_limit: int,
+    reserve_for: tuple[str, int] | None = None,
 ) -> DoorFacts | None:
-    """The facts for one submission, or None when no target has that name."""
-    params: list[str | int] = [
-        nonce,
-        patch_hash,
-        agent_id,
-        *OPEN_STATUSES,
-        pending_limit,
-        key_id,
-        target,
-    ]
+    """The facts for one submission, or None when no target has that name.
+
+    reserve_for=(patch_type, base_version), PostgreSQL only: also reserve a proposal id when
+    the target's type, the key, both replay checks, base_version and the pending count let
+    the submission through (proposal_id stays None otherwise).
+    """
+    facts: list[str | int] = [nonce, patch_hash, agent_id, *OPEN_STATUSES, pending_limit]
+    params: list[bool | str | int]
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        patch_type, base_version = reserve_for or ("", 0)
+        reserve: list[bool | str | int] = [
+            reserve_for is not None,
+            patch_type,
+            agent_id,
+            base_version,
+            pending_limit,
+        ]
+        params = [*reserve, key_id, *facts, target]
+    else:
+        params = [*facts, key_id, target]
     with connection.cursor() as cursor:
         cursor.execute(_sql(connection.vendor), params)
         row = cursor.fetchone()
@@ -77,7 +113,8 @@ def door_facts(
     base = rows.instance(TargetVersion, _BASE_FIELDS, row[t_end:v_end])
     base.target = target_row
     key = rows.instance(AgentKey, _KEY_FIELDS, row[v_end:k_end]) if row[v_end] is not None else None
-    nonce_used, hash_used, pending, has_mandatory = row[k_end:]
+    nonce_used, hash_used, pending, has_mandatory = row[k_end : k_end + 4]
+    proposal_id = row[k_end + 4] if postgres else None
     return DoorFacts(
         target=target_row,
         base=base,
@@ -86,4 +123,5 @@ def door_facts(
         patch_hash_used=bool(hash_used),
         pending=int(pending),
         has_mandatory_tests=bool(has_mandatory),
+        proposal_id=int(proposal_id) if proposal_id is not None else None,
     )

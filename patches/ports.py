@@ -22,16 +22,45 @@ class EventRecorder(Protocol):
     ) -> Any: ...
 
 
+class ChainWriter(Protocol):
+    """Appending an event in the caller's own pipelined transaction (see audit.log.ChainWriter).
+
+    Send lock_sql with lock_params, then the INSERT append_after_head() gives, then COMMIT, in
+    that order and in one transaction; pass what the INSERT returned to check_appended().
+    """
+
+    lock_sql: str
+    lock_params: tuple[Any, ...]
+
+    def append_after_head(
+        self, *, kind: str, actor: str, payload: dict[str, Any], proposal_id: int | None
+    ) -> tuple[str, list[Any], str]: ...
+
+    def check_appended(self, before: str, appended: tuple[int, str, str]) -> None: ...
+
+
 _event_recorder: EventRecorder | None = None
 _audit_gate_opener: Callable[[Proposal], None] | None = None
+_chain_writer: ChainWriter | None = None
 
 
 def install(
-    *, event_recorder: EventRecorder, audit_gate_opener: Callable[[Proposal], None]
+    *,
+    event_recorder: EventRecorder,
+    audit_gate_opener: Callable[[Proposal], None],
+    chain_writer: ChainWriter,
 ) -> None:
-    global _event_recorder, _audit_gate_opener
+    global _event_recorder, _audit_gate_opener, _chain_writer
     _event_recorder = event_recorder
     _audit_gate_opener = audit_gate_opener
+    _chain_writer = chain_writer
+
+
+def chain_writer() -> ChainWriter:
+    """The event log's writer for callers that append with their own SQL."""
+    if _chain_writer is None:
+        raise ImproperlyConfigured("no chain writer installed: is the audit app installed?")
+    return _chain_writer
 
 
 def record_event(

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import IntegrityError
 
-from patches import ports, rows
 from patches.canonical import (
     CanonicalizationError,
     JSONInputError,
@@ -25,15 +23,15 @@ from patches.models import (
     AgentKey,
     PatchType,
     Proposal,
-    ProposalStatus,
-    Signature,
     Target,
-    TargetVersion,
-    TestDefinition,
 )
 from patches.signing import ALGORITHM, SignatureError, verify_bytes
+from patches.store import Accepted, proposal_store
 from patches.targets import target_patch_check
-from patches.testgate.schedule import UnknownTestError, gate_schedule, resolve_tests
+from patches.testgate.schedule import (
+    UnknownTestError,
+    resolve_tests,
+)
 
 ENVELOPE_KEYS = frozenset({"proposal", "signature"})
 PROPOSAL_KEYS = frozenset(
@@ -213,6 +211,8 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
         patch_hash=patch_hash,
         agent_id=agent.pk,
         pending_limit=settings.API_MAX_PENDING_PER_AGENT,
+        # PostgreSQL's store needs the new proposal's id before it sends anything (patches.store).
+        reserve_for=(fields["patch_type"], fields["base_version"]),
     )
     if facts is None:
         raise SubmitRefused("unknown-target", f"no target named {fields['target']!r}")
@@ -239,18 +239,21 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
     except PatchError as exc:
         raise SubmitRefused("patch-does-not-apply", str(exc)) from exc
     _check_open_limit(agent=agent, pending=facts.pending)
-    raw = body.decode("utf-8") if isinstance(body, bytes) else body
+    accepted = Accepted(
+        proposal_id=facts.proposal_id,
+        agent=agent,
+        key=key,
+        target=target,
+        base=facts.base,
+        envelope=body.decode("utf-8") if isinstance(body, bytes) else body,
+        fields=fields,
+        patch_hash=patch_hash,
+        algorithm=envelope.algorithm,
+        signature=envelope.signature,
+        tests=tests,
+    )
     try:
-        return _store(
-            agent=agent,
-            key=key,
-            envelope=envelope,
-            raw=raw,
-            target=target,
-            base=facts.base,
-            patch_hash=patch_hash,
-            tests=tests,
-        )
+        return proposal_store(accepted)
     except IntegrityError as exc:
         # Two identical submissions raced past the check above; the unique constraints on
         # nonce and patch_hash let exactly one of them in.
@@ -261,66 +264,3 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
         raise SubmitRefused(
             "replayed-patch", f"proposal {patch_hash} was already submitted"
         ) from exc
-
-
-def _store(
-    *,
-    agent: Agent,
-    key: AgentKey,
-    envelope: Envelope,
-    raw: str,
-    target: Target,
-    base: TargetVersion,
-    patch_hash: str,
-    tests: list[TestDefinition],
-) -> Proposal:
-    fields = envelope.proposal
-    with transaction.atomic():
-        proposal = Proposal(
-            agent=agent,
-            target=target,
-            envelope=raw,
-            patch_hash=patch_hash,
-            nonce=fields["nonce"],
-            patch_type=fields["patch_type"],
-            base_version=fields["base_version"],
-            base_content_hash=base.content_hash,
-            patch=fields["patch"],
-            reasoning=fields["reasoning"],
-            test_requirements=fields["test_requirements"],
-            status=ProposalStatus.TESTING,
-            approvals_required=target.required_approvals,
-        )
-        # The hot path inserts without the ORM's query compilation (patches.rows).
-        rows.insert(proposal)
-        rows.insert(
-            Signature(
-                proposal=proposal,
-                key=key,
-                algorithm=envelope.algorithm,
-                value=envelope.signature,
-                verified_at=timezone.now(),
-            )
-        )
-        gate_schedule(proposal=proposal, tests=tests)
-        # The event last: the log's chain lock it takes is held until COMMIT, so every
-        # other write of this transaction happens before it, not while other submits wait.
-        ports.record_event(
-            kind="PatchProposed",
-            actor=f"agent:{agent.name}",
-            payload={
-                "patch_type": proposal.patch_type,
-                "target": target.name,
-                "patch_hash": patch_hash,
-                "base_version": proposal.base_version,
-                "base_content_hash": base.content_hash,
-                "reasoning": proposal.reasoning,
-                "test_requirements": proposal.test_requirements,
-                "tests": [test.name for test in tests],
-                "agent": agent.name,
-                "key_id": key.key_id,
-                "proposal": proposal.pk,
-            },
-            proposal=proposal,
-        )
-    return proposal

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from patches import rows
 from patches.models import Proposal, Target, TestDefinition, TestResult, TestRun
+from patches.testgate.publish import task_publish
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +50,20 @@ def gate_schedule(*, proposal: Proposal, tests: Sequence[TestDefinition]) -> Tes
             TestResult(run=run, test=test, name=test.name, position=index)
             for index, test in enumerate(tests)
         )
-    transaction.on_commit(lambda: _enqueue(proposal.pk))
+    gate_enqueue_on_commit(proposal.pk)
     return run
+
+
+def gate_enqueue_on_commit(proposal_id: int) -> None:
+    """Queue the proposal's gate once the current transaction commits (now, outside one)."""
+    transaction.on_commit(lambda: _enqueue(proposal_id))
 
 
 def _enqueue(proposal_id: int) -> None:
     from patches.tasks import run_test_gate
 
     try:
-        run_test_gate.delay(proposal_id)
+        task_publish(run_test_gate, proposal_id)
     except Exception:
         # The proposal and its queued run are committed; a broker outage must not turn that
         # into an error for the agent. gate_sweep re-enqueues queued runs that never started.

@@ -50,6 +50,8 @@ def real_worker(transactional_db, tmp_path, monkeypatch) -> Iterator[None]:  # t
         "delay",
         lambda pid: run_test_gate.apply_async(args=[pid], connection=connection),
     )
+    # Not the Redis shortcut of patches.testgate.publish, whatever broker the suite runs with.
+    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")  # what conf.broker_url reads first
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "CELERY", "DATABASE"))
     }

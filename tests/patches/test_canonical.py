@@ -6,6 +6,9 @@ import math
 import struct
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from patches.canonical import (
     ZERO_HASH,
@@ -163,3 +166,46 @@ def test_parse_json_depth_ignores_brackets_inside_strings_and_allows_the_limit()
 def test_parse_json_refuses_a_deeply_nested_body_without_recursing():
     with pytest.raises(JSONInputError):
         parse_json("[" * 200_000 + "]" * 200_000)
+
+
+# Every kind of value canonical() may meet: the fast path (the C json encoder) and the RFC 8785
+# library must give the same bytes, or both refuse.
+_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12)
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | _TEXT,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(_TEXT, children, max_size=5),
+    max_leaves=20,
+)
+
+
+def _agrees_with_the_library(value: object) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError):
+        with pytest.raises(CanonicalizationError):
+            canonical(value)
+    else:
+        assert canonical(value) == expected
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(_JSON_VALUES)
+def test_the_fast_path_writes_what_the_rfc_8785_library_writes(value):
+    _agrees_with_the_library(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": "\U0001f600", "a": ["\x00", "\u2028", "é", -(2**53) + 1, 2**53 - 1, True, None]},
+        {"\ufb33": 1, "\u20ac": 2, "\x7f": 3},  # BMP keys: code point order is UTF-16 order
+        ["\ud83d\ude00"],  # a surrogate pair written as two code points: not UTF-8
+        {"n": 2**53},  # beyond 2^53: refused
+    ],
+)
+def test_values_at_the_fast_paths_edges_agree_with_the_library(value):
+    _agrees_with_the_library(value)

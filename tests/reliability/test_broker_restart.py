@@ -38,6 +38,8 @@ def broker(private_redis: PrivateRedis, monkeypatch: Any, settings: Any) -> Priv
             run_test_gate.apply_async(args=[proposal_id], connection=connection, retry=False)
 
     monkeypatch.setattr(run_test_gate, "delay", send)
+    # Submits publish straight onto a Redis broker's queue (patches.testgate.publish).
+    monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url)  # what conf.broker_url reads first
     return private_redis
 
 

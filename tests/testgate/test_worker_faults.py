@@ -48,6 +48,8 @@ def broker(monkeypatch, settings):
         run_test_gate.apply_async(args=[proposal_id], connection=connection)
 
     monkeypatch.setattr(run_test_gate, "delay", send)
+    # Submits publish straight onto a Redis broker's queue (patches.testgate.publish).
+    monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)  # what conf.broker_url reads first
     yield
     connection.release()
     redis_flush()
