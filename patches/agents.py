@@ -27,25 +27,38 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-_AGENT_FIELDS = ("id", "name", "is_active", "is_console")
+AGENT_FIELDS = ("id", "name", "is_active", "is_console")  # what the API reads of its caller
 
 
 @lru_cache(maxsize=2)
 def _agent_for_token_sql(vendor: str) -> str:
     # Every API call authenticates: one lean query, no ORM compilation (see patches.rows).
     return (
-        f"SELECT {rows.columns(Agent, _AGENT_FIELDS, 'a')} FROM {Agent._meta.db_table} a"  # noqa: S608
+        f"SELECT {rows.columns(Agent, AGENT_FIELDS, 'a')} FROM {Agent._meta.db_table} a"  # noqa: S608
         f" JOIN {AgentToken._meta.db_table} t ON t.agent_id = a.id"
-        " WHERE t.token_hash = %s AND t.revoked_at IS NULL AND a.is_active = %s"
+        f" WHERE {live_token_condition('t', 'a')}"
     )
+
+
+def live_token_condition(token: str, agent: str) -> str:
+    """SQL: the token row (alias `token`) is live and its agent (alias `agent`) is active.
+
+    Its parameters are live_token_params(token); the submit door (patches.door) authenticates
+    with the same condition.
+    """
+    return f"{token}.token_hash = %s AND {token}.revoked_at IS NULL AND {agent}.is_active = %s"
+
+
+def live_token_params(token: str) -> list[str | bool]:
+    return [token_hash(token), True]
 
 
 def agent_for_token(token: str) -> Agent | None:
     """The active agent whose live token this is, or None."""
     with connection.cursor() as cursor:
-        cursor.execute(_agent_for_token_sql(connection.vendor), [token_hash(token), True])
+        cursor.execute(_agent_for_token_sql(connection.vendor), live_token_params(token))
         row = cursor.fetchone()
-    return rows.instance(Agent, _AGENT_FIELDS, row) if row else None
+    return rows.instance(Agent, AGENT_FIELDS, row) if row else None
 
 
 @dataclass(frozen=True)

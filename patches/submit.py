@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError
 
+from patches.agents import agent_for_token
 from patches.canonical import (
     CanonicalizationError,
     JSONInputError,
@@ -147,6 +148,22 @@ def envelope_parse(body: bytes | str) -> Envelope:
     )
 
 
+def _unauthorized() -> SubmitRefused:
+    return SubmitRefused(
+        "unauthorized", "send 'Authorization: Bearer <agent token>' with a live token"
+    )
+
+
+def authenticated(agent: Agent | str) -> Agent:
+    """The agent, or the active agent whose live token this is; else SubmitRefused."""
+    if isinstance(agent, Agent):
+        return agent
+    found = agent_for_token(agent)
+    if found is None:
+        raise _unauthorized()
+    return found
+
+
 def _check_signing_key(*, agent: Agent, envelope: Envelope, key: AgentKey | None) -> AgentKey:
     if key is None:
         raise SubmitRefused("unknown-key", f"key {envelope.key_id} is not registered")
@@ -196,24 +213,34 @@ def _check_open_limit(*, agent: Agent, pending: int) -> None:
         )
 
 
-def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
+def proposal_submit(*, agent: Agent | str, body: bytes | str) -> Proposal:
     """Check a signed envelope in contract order; store it, its event and its gate run at once.
 
-    Raises SubmitRefused on any refusal, having stored nothing.
+    agent: the submitting agent, or the API's bearer token, which is authenticated first (in the
+    door's query, or on its own when the envelope is refused before it): SubmitRefused
+    "unauthorized" when it is not an active agent's live token. Raises SubmitRefused on any
+    refusal, having stored nothing.
     """
-    envelope = envelope_parse(body)
+    try:
+        envelope = envelope_parse(body)
+    except SubmitRefused:
+        authenticated(agent)  # a bad token is refused before a bad envelope
+        raise
     fields = envelope.proposal
     patch_hash = sha256_hash(envelope.signed)
-    facts = door_facts(
+    caller, facts = door_facts(
+        caller=agent,
         target=fields["target"],
         key_id=envelope.key_id,
         nonce=fields["nonce"],
         patch_hash=patch_hash,
-        agent_id=agent.pk,
         pending_limit=settings.API_MAX_PENDING_PER_AGENT,
         # PostgreSQL's store needs the new proposal's id before it sends anything (patches.store).
         reserve_for=(fields["patch_type"], fields["base_version"]),
     )
+    if caller is None:
+        raise _unauthorized()
+    agent = caller
     if facts is None:
         raise SubmitRefused("unknown-target", f"no target named {fields['target']!r}")
     target = facts.target

@@ -16,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import Event
-from patches.agents import agent_key_revoke
+from patches.agents import agent_key_revoke, agent_token_rotate
 from patches.canonical import canonical, hash_of
-from patches.models import AgentKey, Proposal, Signature, TargetVersion
+from patches.models import Agent, AgentKey, Proposal, Signature, TargetVersion
 from tests.api.conftest import assert_problem
 from tests.factories import (
     ROUTING,
@@ -103,6 +103,41 @@ def test_it_checks_the_token_before_the_body_size(api, settings):
         "/api/v1/proposals", data="x" * 5000, content_type="application/json"
     )
     assert_problem(response, 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "fault", ["body over the limit", "not JSON", "unknown target", "good envelope"]
+)
+@pytest.mark.parametrize("token", ["unknown", "rotated", "inactive agent"])
+def test_a_token_that_is_not_live_is_refused_before_anything_in_the_body(
+    api, agent, good_envelope, settings, fault, token
+):
+    # The submit authenticates inside its first query (patches.door), or on its own when the
+    # body is refused before that query: either way the 401 comes first.
+    settings.API_MAX_BODY_BYTES = 4096
+    body = {
+        "body over the limit": "x" * 5000,
+        "not JSON": "{not json",
+        "unknown target": json.dumps(
+            signed_envelope(agent, {**good_envelope()["proposal"], "target": "nowhere"})
+        ),
+        "good envelope": json.dumps(good_envelope()),
+    }[fault]
+    bearer = {"unknown": "pat_not-a-token", "rotated": agent.token, "inactive agent": agent.token}
+    if token == "rotated":
+        agent_token_rotate(agent=agent.agent)
+    if token == "inactive agent":
+        Agent.objects.filter(pk=agent.agent.pk).update(is_active=False)
+    before = counts()
+    response = api.client.post(
+        "/api/v1/proposals",
+        data=body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {bearer[token]}",
+    )
+    assert_problem(response, 401, "unauthorized")
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert counts() == before
 
 
 def test_it_refuses_a_body_over_the_limit_with_413(api, good_envelope, settings):
@@ -496,16 +531,16 @@ def test_a_submission_costs_the_same_few_queries_however_many_tests_it_names(
     few = queries(tested, names[1:2])
     assert queries(tested, names[1:]) == few  # no query per test named
     if on_postgres:
-        # The token, the door's one read, then one pipelined round trip (patches.store):
+        # The door's one read (the token too), then one pipelined round trip (patches.store):
         # BEGIN (a savepoint in this test's transaction), the rows, the log's lock and event,
         # COMMIT. A target with tests adds its mandatory and the requested tests' reads.
-        assert queries(bare, []) == 7
-        assert few == 9
+        assert queries(bare, []) == 6
+        assert few == 8
     else:
-        # The token, the door's one read, three inserts and the log's head and insert (+ BEGIN
-        # and COMMIT where the backend logs them).
-        assert queries(bare, []) <= 10
-        assert few <= 13
+        # The door's one read (the token too), three inserts and the log's head and insert
+        # (+ BEGIN and COMMIT where the backend logs them).
+        assert queries(bare, []) <= 9
+        assert few <= 12
 
 
 def test_a_submission_with_several_faults_is_refused_for_the_first_in_contract_order(

@@ -86,12 +86,12 @@ def test_it_writes_every_column_as_the_orm_path_does():
     raw = body(3.0)
     envelope = envelope_parse(raw)
     patch_hash = sha256_hash(envelope.signed)
-    facts = door_facts(
+    _, facts = door_facts(
+        caller=persona.agent,
         target=target.name,
         key_id=envelope.key_id,
         nonce=envelope.proposal["nonce"],
         patch_hash=patch_hash,
-        agent_id=persona.agent.pk,
         pending_limit=50,
     )
     assert facts is not None and facts.key is not None
