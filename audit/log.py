@@ -22,16 +22,15 @@ _CHAIN_LOCK_KEY = 0x70617463  # "patc"
 _COLUMNS = "seq, kind, actor, payload, created_at, prev_hash, hash, proposal_id"
 _INSERT = f"INSERT INTO audit_event ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
 _LOCK = "SELECT pg_advisory_xact_lock(%s)"
-# ChainWriter's append: the event after the head as it is when the INSERT runs (the genesis
-# prev_hash for an empty log), its hash input completed as audit.chain.event_bytes lays it out.
+# ChainWriter's append: the event after the head as it is once the chain lock is held
+# (audit_chain_head_locked, migration audit 0003), its hash input completed as
+# audit.chain.event_bytes lays it out.
 _APPEND_AFTER_HEAD = (
     f"INSERT INTO audit_event ({_COLUMNS})"  # noqa: S608
     " SELECT h.seq + 1, %s, %s, %s, %s, h.hash,"
     " 'sha256:' || encode(sha256(convert_to("
     "%s::text || h.hash || %s::text || (h.seq + 1)::text || '}', 'UTF8')), 'hex'), %s"
-    " FROM (SELECT seq, hash FROM"
-    " (SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1) last"
-    " UNION ALL SELECT 0, %s::varchar ORDER BY seq DESC LIMIT 1) h"
+    " FROM audit_chain_head_locked(%s, %s) h"
     " RETURNING seq, prev_hash, hash"
 )
 
@@ -126,20 +125,18 @@ class ChainMismatch(RuntimeError):
 
 
 class ChainWriter:
-    """Appending an event in a caller's pipelined transaction, with no round trip under the lock.
+    """Appending an event from inside a caller's own statement (PostgreSQL).
 
-    For the submit path (patches.store), PostgreSQL only. The caller sends lock_sql, then the
-    INSERT from append_after_head(), then COMMIT, in one pipeline: the server takes the lock,
-    reads the head in the INSERT's own snapshot (taken after the lock, as chain_head() is), and
-    the lock is never held while waiting for the client. The head's hash and the next seq are
-    the only parts of the hash input the client cannot know in advance, so the INSERT writes
-    them into the text event_bytes would build (event_text_before_prev_hash, PREV_HASH_TO_SEQ)
-    and hashes that with SHA-256. check_appended() recomputes the hash in Python from what the
-    INSERT returned; tests/audit/test_chain_writer.py checks both agree and verify_log passes.
+    For the submit path (patches.store), which stores its rows and their event in one
+    statement: append_after_head() gives an INSERT … RETURNING that takes the chain lock and
+    reads the head in a fresh snapshot once the lock is held (audit_chain_head_locked), as
+    chain_lock() and chain_head() do, so the lock is never held while waiting for a client. The
+    head's hash and the next seq are the only parts of the hash input the client cannot know
+    in advance, so the INSERT writes them into the text event_bytes would build
+    (event_text_before_prev_hash, PREV_HASH_TO_SEQ) and hashes that with SHA-256.
+    check_appended() recomputes the hash in Python from what the INSERT returned;
+    tests/audit/test_chain_writer.py checks both agree and verify_log passes.
     """
-
-    lock_sql = _LOCK
-    lock_params = (_CHAIN_LOCK_KEY,)
 
     @staticmethod
     def append_after_head(
@@ -159,6 +156,7 @@ class ChainWriter:
             before,
             PREV_HASH_TO_SEQ,
             proposal_id,
+            _CHAIN_LOCK_KEY,
             GENESIS_PREV_HASH,
         ]
         return _APPEND_AFTER_HEAD, params, before

@@ -23,14 +23,11 @@ class EventRecorder(Protocol):
 
 
 class ChainWriter(Protocol):
-    """Appending an event in the caller's own pipelined transaction (see audit.log.ChainWriter).
+    """Appending an event from inside the caller's own statement (see audit.log.ChainWriter).
 
-    Send lock_sql with lock_params, then the INSERT append_after_head() gives, then COMMIT, in
-    that order and in one transaction; pass what the INSERT returned to check_appended().
+    append_after_head() gives an INSERT … RETURNING (usable as a WITH query) that takes the
+    chain lock itself; pass the row it returned to check_appended().
     """
-
-    lock_sql: str
-    lock_params: tuple[Any, ...]
 
     def append_after_head(
         self, *, kind: str, actor: str, payload: dict[str, Any], proposal_id: int | None

@@ -4,13 +4,12 @@ Two ways, the same rows (tests/patches/test_store.py compares every column):
 
 - through the ORM, on any backend: BEGIN, three INSERTs, the chain lock, the head read, the
   event INSERT and COMMIT, one round trip each, the lock held across three of them;
-- on PostgreSQL, in one psycopg pipeline, so the server receives at once: BEGIN (a savepoint
-  inside a caller's transaction, such as a revert); one INSERT … WITH statement for the
-  proposal, its signature and its gate run with one pending result per test; the chain lock
-  and the PatchProposed event appended after the head as the server finds it
-  (audit.log.ChainWriter); COMMIT. One round trip, and no other writer of the log waits on
-  this client while it holds the lock. The proposal's id, which the event names, was reserved
-  by the door query (patches.door).
+- on PostgreSQL, one INSERT … WITH statement, its own transaction: the proposal, its signature,
+  its gate run with one pending result per test, and the PatchProposed event, which takes the
+  chain lock and is chained to the head as it is once the lock is held
+  (audit.log.ChainWriter). No other writer of the log waits on this client while it holds the
+  lock. The proposal's id, which the event names, was reserved by the door query
+  (patches.door).
 
 A signed submit is the API's busiest write: on PostgreSQL the round trips cost more CPU in the
 driver and the server than the work they carried (figures in docs/performance.md).
@@ -19,13 +18,13 @@ driver and the server than the work they carried (figures in docs/performance.md
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg.pq import TransactionStatus
 
 from patches import ports, rows
 from patches.models import (
@@ -43,8 +42,6 @@ from patches.models import (
     TestRun,
 )
 from patches.testgate.schedule import gate_enqueue_on_commit, gate_schedule
-
-_SAVEPOINT = "patches_store"
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,8 @@ def _next_id_sql() -> str:
 
 
 @cache
-def _insert_sql() -> str:
+def _statement(append: str) -> str:
+    """The rows and, in `append` (audit.log.ChainWriter), the event: one INSERT … WITH."""
     proposals = Proposal._meta.db_table
     return (
         f"WITH p AS (INSERT INTO {proposals} (id, envelope, patch_hash, nonce, patch_type,"  # noqa: S608
@@ -83,11 +81,13 @@ def _insert_sql() -> str:
         " proposal_id) SELECT %s, %s, %s, %s, p.id FROM p),"
         f" r AS (INSERT INTO {TestRun._meta.db_table} (patch_hash, status, attempts,"
         " enqueued_at, started_at, finished_at, proposal_id, claimed_by, lease_until)"
-        " SELECT %s, %s, 0, %s, NULL, NULL, p.id, '', NULL FROM p RETURNING id)"
-        f" INSERT INTO {TestResult._meta.db_table} (name, position, status, duration_ms, output,"
-        " cases, test_id, run_id)"
+        " SELECT %s, %s, 0, %s, NULL, NULL, p.id, '', NULL FROM p RETURNING id),"
+        f" results AS (INSERT INTO {TestResult._meta.db_table} (name, position, status,"
+        " duration_ms, output, cases, test_id, run_id)"
         " SELECT t.name, t.position, %s, NULL, '', '[]'::jsonb, t.test_id, r.id"
-        " FROM r, unnest(%s::text[], %s::int[], %s::bigint[]) AS t(name, position, test_id)"
+        " FROM r, unnest(%s::text[], %s::int[], %s::bigint[]) AS t(name, position, test_id)),"
+        f" e AS ({append})"
+        " SELECT seq, prev_hash, hash FROM e"
     )
 
 
@@ -114,9 +114,9 @@ def proposal_store(accepted: Accepted) -> Proposal:
     IntegrityError, storing nothing, when the nonce or the patch_hash was taken since the
     door checked.
     """
-    if connection.vendor != "postgresql":  # SQLite: no pipelines, no INSERT inside WITH
+    if connection.vendor != "postgresql":  # SQLite has no INSERT inside WITH
         return _store_orm(accepted)
-    proposal = _store_pipelined(accepted)
+    proposal = _store_at_once(accepted)
     gate_enqueue_on_commit(proposal.pk)
     return proposal
 
@@ -168,23 +168,10 @@ def _store_orm(accepted: Accepted) -> Proposal:
     return proposal
 
 
-def _store_pipelined(accepted: Accepted) -> Proposal:
+def _store_at_once(accepted: Accepted) -> Proposal:
     chain = ports.chain_writer()
     fields = accepted.fields
     tests = accepted.tests
-    # Inside a caller's transaction (a revert) a savepoint takes the place of BEGIN and COMMIT.
-    nested = connection.in_atomic_block
-    begin, commit, rollback = (
-        (
-            f"SAVEPOINT {_SAVEPOINT}",
-            f"RELEASE SAVEPOINT {_SAVEPOINT}",
-            f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}",
-        )
-        if nested
-        else ("BEGIN", "COMMIT", "ROLLBACK")
-    )
-    connection.ensure_connection()
-    raw = connection.connection
     proposal_id = accepted.proposal_id
     if proposal_id is None:  # e.g. the console's agent, which the pending limit does not bind
         with connection.cursor() as cursor:
@@ -228,27 +215,12 @@ def _store_pipelined(accepted: Accepted) -> Proposal:
         payload=_payload(accepted, proposal_id),
         proposal_id=proposal_id,
     )
-    # Django's cursors, so its execute wrappers (query logging, fault injection in tests) see
-    # every statement; the pipeline belongs to the psycopg connection beneath them.
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        connection.cursor() as event,
-    ):
-        try:
-            # One round trip: nothing is read back until COMMIT has been sent.
-            with raw.pipeline():
-                cursor.execute(begin)
-                cursor.execute(_insert_sql(), values)
-                cursor.execute(chain.lock_sql, chain.lock_params)
-                event.execute(append, append_params)
-                cursor.execute(commit)
-            appended = event.fetchone()
-        except BaseException:
-            # The pipeline has ended by now; undo the transaction (or savepoint) it opened.
-            if raw.info.transaction_status != TransactionStatus.IDLE:
-                raw.execute(rollback)
-            raise
+    # The statement is its own transaction; inside a caller's (a revert), a savepoint keeps a
+    # failure from aborting the caller's work.
+    scope = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with scope, connection.cursor() as cursor:
+        cursor.execute(_statement(append), values + append_params)
+        appended = cursor.fetchone()
     chain.check_appended(before, appended)
     proposal = _proposal(accepted, id=proposal_id, created_at=now, updated_at=now)
     proposal._state.adding = False

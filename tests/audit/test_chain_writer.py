@@ -32,7 +32,6 @@ def _append(*, kind: str, actor: str, payload: dict[str, Any]) -> tuple[int, str
         kind=kind, actor=actor, payload=payload, proposal_id=None
     )
     with connection.cursor() as cursor:
-        cursor.execute(writer.lock_sql, writer.lock_params)
         cursor.execute(sql, params)
         appended = cursor.fetchone()
     writer.check_appended(before, appended)
