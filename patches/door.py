@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from patches import rows
 from patches.agents import AGENT_FIELDS as _AGENT_FIELDS
@@ -111,15 +111,16 @@ def door_facts(
     by_token = isinstance(caller, str)
     who = live_token_params(caller) if isinstance(caller, str) else [caller.pk]
     facts: list[bool | str | int] = [nonce, patch_hash, *OPEN_STATUSES, pending_limit]
-    postgres = connection.vendor == "postgresql"
+    db = connections[DEFAULT_DB_ALIAS]  # one lookup of the thread's connection, not three
+    postgres = db.vendor == "postgresql"
     if postgres:
         patch_type, base_version = reserve_for or ("", 0)
         reserve = [reserve_for is not None, patch_type, base_version, pending_limit]
         params = [*reserve, target, key_id, *facts, *who]
     else:
         params = [*facts, target, key_id, *who]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(connection.vendor, by_token), params)
+    with db.cursor() as cursor:
+        cursor.execute(_sql(db.vendor, by_token), params)
         row = cursor.fetchone()
     if row is None:
         return None, None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
@@ -22,17 +22,19 @@ Converter = Callable[[Any, Any, Any], Any]
 
 
 @cache
-def _converters(
+def _conversions(
     model: type[Model], names: tuple[str, ...], vendor: str
-) -> tuple[tuple[tuple[Converter, ...], Any], ...]:
+) -> tuple[tuple[int, tuple[Converter, ...], Any], ...]:
+    """(position, converters, column) for the columns among `names` that need converting."""
     plans = []
-    for name in names:
+    for position, name in enumerate(names):
         field: Field[Any, Any] = model._meta.get_field(name)  # type: ignore[assignment]
         column = field.get_col(model._meta.db_table)
         convert = tuple(connection.ops.get_db_converters(column)) + tuple(
             field.get_db_converters(connection)
         )
-        plans.append((convert, column))
+        if convert:
+            plans.append((position, convert, column))
     return tuple(plans)
 
 
@@ -49,17 +51,18 @@ def _column(model: type[Model], name: str) -> str:
     return str(field.column)  # type: ignore[union-attr]
 
 
-def instance(model: type[M], names: Sequence[str], values: Sequence[Any]) -> M:
+def instance(model: type[M], names: tuple[str, ...], values: Sequence[Any]) -> M:
     """A model instance from raw column values, converted as the ORM would; other fields deferred."""
-    key = tuple(names)
-    converted = []
-    for value, (convert, column) in zip(
-        values, _converters(model, key, connection.vendor), strict=True
-    ):
+    # One lookup of the thread's connection: each access through django.db.connection costs
+    # one, and this runs several times on every submit.
+    db = connections[DEFAULT_DB_ALIAS]
+    row = list(values)
+    for position, convert, column in _conversions(model, names, db.vendor):
+        value = row[position]
         for converter in convert:
-            value = converter(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, list(key), converted)
+            value = converter(value, column, db)
+        row[position] = value
+    return model.from_db(DEFAULT_DB_ALIAS, names, row)
 
 
 @cache
