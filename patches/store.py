@@ -85,7 +85,8 @@ def _statement(append: str) -> str:
         f" results AS (INSERT INTO {TestResult._meta.db_table} (name, position, status,"
         " duration_ms, output, cases, test_id, run_id)"
         " SELECT t.name, t.position, %s, NULL, '', '[]'::jsonb, t.test_id, r.id"
-        " FROM r, unnest(%s::text[], %s::int[], %s::bigint[]) AS t(name, position, test_id)),"
+        # One JSON parameter for the tests: cheaper to send than three arrays.
+        " FROM r, jsonb_to_recordset(%s::jsonb) AS t(name text, position int, test_id bigint)),"
         f" e AS ({append})"
         " SELECT seq, prev_hash, hash FROM e"
     )
@@ -205,9 +206,12 @@ def _store_at_once(accepted: Accepted) -> Proposal:
         GateStatus.QUEUED.value,
         now,
         TestOutcome.PENDING.value,
-        [test.name for test in tests],
-        list(range(len(tests))),
-        [test.pk for test in tests],
+        json.dumps(
+            [
+                {"name": test.name, "position": position, "test_id": test.pk}
+                for position, test in enumerate(tests)
+            ]
+        ),
     ]
     append, append_params, before = chain.append_after_head(
         kind="PatchProposed",
