@@ -87,7 +87,14 @@ def agent_key_register(*, agent: Agent, public_key: bytes, actor: str) -> AgentK
 
 def agent_key_revoke(*, key: AgentKey, actor: str) -> AgentKey:
     with transaction.atomic():
-        key = AgentKey.objects.select_for_update().select_related("agent").get(pk=key.pk)
+        # FOR NO KEY UPDATE of the key row alone: a submit holding the log's chain lock takes
+        # KEY SHARE locks on its key and agent rows when it commits (its foreign keys), which
+        # FOR UPDATE would block while this waits for the chain lock: a deadlock.
+        key = (
+            AgentKey.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("agent")
+            .get(pk=key.pk)
+        )
         if key.revoked_at is not None:
             raise AgentError(f"key {key.key_id} is already revoked")
         key.revoked_at = timezone.now()
