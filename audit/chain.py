@@ -13,7 +13,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from patches.canonical import ZERO_HASH, canonical, sha256_hash
+from patches.canonical import (
+    MAX_SAFE_INTEGER,
+    NON_BMP,
+    PLAIN_JSON_ENCODER,
+    ZERO_HASH,
+    canonical,
+    sha256_hash,
+)
 
 GENESIS_PREV_HASH = ZERO_HASH
 
@@ -22,7 +29,6 @@ GENESIS_PREV_HASH = ZERO_HASH
 EventRow = tuple[int, str, str, str, str, str, str]
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-_MAX_SAFE_INT = 2**53 - 1
 
 
 class ChainBroken(Exception):
@@ -69,11 +75,17 @@ def event_bytes(
     before = event_text_before_prev_hash(
         kind=kind, actor=actor, payload_text=payload_text, created_at=created_at
     )
-    return (before + prev_hash + PREV_HASH_TO_SEQ + str(seq) + "}").encode()
+    return event_bytes_after(before, prev_hash=prev_hash, seq=seq)
 
 
 # What follows prev_hash in event_bytes: the seq's key, then the seq and the closing brace.
 PREV_HASH_TO_SEQ = '","seq":'
+
+
+def event_bytes_after(before: str, *, prev_hash: str, seq: int) -> bytes:
+    """event_bytes from its text before prev_hash (event_text_before_prev_hash), the head's
+    hash and the seq: the last two are all a writer learns once it holds the chain lock."""
+    return (before + prev_hash + PREV_HASH_TO_SEQ + str(seq) + "}").encode()
 
 
 def event_text_before_prev_hash(
@@ -101,11 +113,9 @@ def _refuse_constant(text: str) -> Any:
 # Built once: constructing a decoder or encoder per call costs more than the parse itself.
 _DECODER = json.JSONDecoder(parse_float=_float_marker, parse_constant=_refuse_constant)
 _STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 # A number of sixteen digits may be an int beyond 2^53 (RFC 8785 writes those as doubles).
 # In compact JSON a number follows ":", "," or "["; inside a string this only costs a slow check.
 _LONG_DIGITS = re.compile(r"[:,\[]-?\d{16}")
-_NON_BMP = re.compile("[\U00010000-\U0010ffff]")
 
 
 def payload_is_canonical(text: str) -> bool:
@@ -119,16 +129,16 @@ def payload_is_canonical(text: str) -> bool:
     """
     try:
         try:
-            if _LONG_DIGITS.search(text) or (not text.isascii() and _NON_BMP.search(text)):
+            if _LONG_DIGITS.search(text) or (not text.isascii() and NON_BMP.search(text)):
                 raise _NeedsFullCheck
             value = _DECODER.decode(text)
             if not isinstance(value, dict):
                 return False
-            again = _ENCODER.encode(value)
+            again = PLAIN_JSON_ENCODER.encode(value)
         except _NeedsFullCheck:
             value = _STRICT_DECODER.decode(text)
             if not isinstance(value, dict) or any(
-                isinstance(n, int) and not isinstance(n, bool) and abs(n) > _MAX_SAFE_INT
+                isinstance(n, int) and not isinstance(n, bool) and abs(n) > MAX_SAFE_INTEGER
                 for n in _numbers(value)
             ):
                 return False

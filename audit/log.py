@@ -11,6 +11,7 @@ from audit.chain import (
     GENESIS_PREV_HASH,
     PREV_HASH_TO_SEQ,
     event_bytes,
+    event_bytes_after,
     event_text_before_prev_hash,
 )
 from audit.models import Event
@@ -53,46 +54,6 @@ def chain_head() -> tuple[int, str]:
     return (int(head[0]), str(head[1])) if head else (0, GENESIS_PREV_HASH)
 
 
-def _chained(
-    *, kind: str, actor: str, payload_text: str, head: tuple[int, str], proposal_id: int | None
-) -> Event:
-    """The unsaved event after `head`, its hash computed per the contract."""
-    seq, prev_hash = head[0] + 1, head[1]
-    now = timezone.now()
-    data = event_bytes(
-        seq=seq,
-        kind=kind,
-        actor=actor,
-        payload_text=payload_text,
-        created_at=format_timestamp(now),
-        prev_hash=prev_hash,
-    )
-    return Event(
-        seq=seq,
-        kind=kind,
-        actor=actor,
-        payload=payload_text,
-        created_at=now,
-        prev_hash=prev_hash,
-        hash=sha256_hash(data),
-        proposal_id=proposal_id,
-    )
-
-
-def _insert_params(event: Event) -> list[Any]:
-    created_at = connection.ops.adapt_datetimefield_value(event.created_at)
-    return [
-        event.seq,
-        event.kind,
-        event.actor,
-        event.payload,
-        created_at,
-        event.prev_hash,
-        event.hash,
-        event.proposal_id,
-    ]
-
-
 def event_append(
     *, kind: str, actor: str, payload: dict[str, Any], proposal: Proposal | None = None
 ) -> Event:
@@ -102,19 +63,43 @@ def event_append(
     # No savepoint: an event that fails to append must fail the caller's whole transaction.
     with transaction.atomic(savepoint=False):
         chain_lock()
-        event = _chained(
+        last_seq, prev_hash = chain_head()
+        seq = last_seq + 1
+        now = timezone.now()
+        data = event_bytes(
+            seq=seq,
             kind=kind,
             actor=actor,
             payload_text=payload_text,
-            head=chain_head(),
-            proposal_id=proposal.pk if proposal else None,
+            created_at=format_timestamp(now),
+            prev_hash=prev_hash,
+        )
+        event = Event(
+            seq=seq,
+            kind=kind,
+            actor=actor,
+            payload=payload_text,
+            created_at=now,
+            prev_hash=prev_hash,
+            hash=sha256_hash(data),
+            proposal=proposal,
         )
         # One plain INSERT: the chain's hot path skips the ORM's save machinery (the model has
         # no signals or defaults to run), which costs more than the insert itself here.
         with connection.cursor() as cursor:
-            cursor.execute(_INSERT, _insert_params(event))
-    if proposal is not None:
-        event.proposal = proposal
+            cursor.execute(
+                _INSERT,
+                [
+                    seq,
+                    kind,
+                    actor,
+                    payload_text,
+                    connection.ops.adapt_datetimefield_value(now),
+                    prev_hash,
+                    event.hash,
+                    proposal.pk if proposal else None,
+                ],
+            )
     event._state.adding = False
     event._state.db = connection.alias
     return event
@@ -165,6 +150,6 @@ class ChainWriter:
     def check_appended(before: str, appended: tuple[int, str, str]) -> None:
         """Raise ChainMismatch unless the stored hash is the one event_bytes defines."""
         seq, prev_hash, stored = appended
-        expected = sha256_hash((before + prev_hash + PREV_HASH_TO_SEQ + str(seq) + "}").encode())
+        expected = sha256_hash(event_bytes_after(before, prev_hash=prev_hash, seq=seq))
         if stored != expected:
             raise ChainMismatch(f"event {seq}: stored hash {stored}, event_bytes gives {expected}")

@@ -24,9 +24,10 @@ class JSONInputError(ValueError):
     """Input that is not strict JSON: bad syntax, duplicate keys, NaN, or nesting too deep."""
 
 
-# The C encoder writes exactly RFC 8785 for values that _plain() admits (see there).
-_PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-_NON_BMP = re.compile("[\U00010000-\U0010ffff]")
+# The C encoder writes exactly RFC 8785 for values that _plain() admits (see there); the log's
+# verifier (audit.chain) uses both of these for the same reason.
+PLAIN_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+NON_BMP = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _plain(value: Any) -> bool:
@@ -55,7 +56,7 @@ def _plain(value: Any) -> bool:
             continue
         if kind is dict:
             for key in item:
-                if type(key) is not str or (not key.isascii() and _NON_BMP.search(key)):
+                if type(key) is not str or (not key.isascii() and NON_BMP.search(key)):
                     return False
             stack.extend(item.values())
             continue
@@ -69,7 +70,7 @@ def canonical(value: Any) -> bytes:
         try:
             # The signature and patch_hash of every submission cover these bytes: the C encoder
             # is ~10x faster than the pure-Python RFC 8785 library on such values.
-            return _PLAIN_ENCODER.encode(value).encode("utf-8")
+            return PLAIN_JSON_ENCODER.encode(value).encode("utf-8")
         except (UnicodeEncodeError, RecursionError):
             pass  # a lone surrogate or deep nesting: the library says what is wrong
     try:
