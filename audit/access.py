@@ -5,31 +5,45 @@ The rules (separation of duties):
   authenticates bearer tokens to an Agent, never to a session, so no API token can reach the
   reviewer views (those views must keep requiring a session login);
 - a target that names owners is reviewed by its owners only; otherwise by the "reviewers" group;
-- admins (is_superuser) may review any target, owners or not: they administer the whole
-  console, and a deployment that wants owners-only review simply does not make owners admins;
+- admins may review any target, owners or not: they administer the whole console, and a
+  deployment that wants owners-only review simply does not make owners admins;
 - never the person who proposed the patch (Proposal.submitted_by, set for reverts);
 - one review per person per proposal, and only while the proposal is in review.
+
+Who is an admin and who is a reviewer is defined here alone; the console's views ask these.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from audit.gate import audit_gate_has_run
 from patches.models import Proposal, ProposalStatus, Target
 
 REVIEWERS_GROUP = "reviewers"
 
 
+def is_admin(user: Any) -> bool:
+    """An active superuser. is_staff alone is not enough: it lets Django admin show only the
+    models the user has permissions on, and grants no console-wide rights."""
+    return bool(user.is_active and user.is_superuser)
+
+
+def is_reviewer(user: Any) -> bool:
+    """An active member of the reviewers group, who reviews the targets that name no owners."""
+    return bool(user.is_active and user.groups.filter(name=REVIEWERS_GROUP).exists())
+
+
 def _is_reviewer_of(user: Any, target: Target) -> str | None:
     """None when the user may review this target's proposals, else why not."""
-    if user.is_superuser:
+    if is_admin(user):
         return None
     owners = list(target.owners.order_by("username").values_list("username", flat=True))
     if owners:
         if user.get_username() in owners:
             return None
         return f"Only the owners of {target.name} may review it ({', '.join(owners)})."
-    if user.groups.filter(name=REVIEWERS_GROUP).exists():
+    if is_reviewer(user):
         return None
     return f"Only members of the {REVIEWERS_GROUP!r} group may review proposals."
 
@@ -52,6 +66,8 @@ def review_refusal(*, user: Any, proposal: Proposal) -> str | None:
         return (
             f"This proposal is {proposal.status}{stage}; only proposals in review can be decided."
         )
+    if not audit_gate_has_run(proposal):
+        return "The audit gate has not checked this proposal yet; decide it once it has."
     if proposal.submitted_by_id is not None and proposal.submitted_by_id == user.pk:
         return "You proposed this patch; someone else must review it."
     refusal = _is_reviewer_of(user, proposal.target)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from audit.models import Checkpoint, Event, Finding, Review
+from audit.models import Checkpoint, Finding, Review
 from patches.admin_readonly import ReadOnlyAdmin, pretty_json_html
+from patches.models import Event
 
 
 @admin.register(Event)

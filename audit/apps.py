@@ -1,4 +1,4 @@
-"""App config for the audit layer; plugs the event log and the audit gate into the domain."""
+"""App config for the audit layer: the audit gate, reviews and the auditor's tools."""
 
 from django.apps import AppConfig
 
@@ -6,8 +6,3 @@ from django.apps import AppConfig
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Audit"
-
-    def ready(self) -> None:
-        from audit import wiring
-
-        wiring.install()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from audit.chain import ChainBroken, ChainChecker
-from audit.log import chain_head, chain_lock, event_append
 from audit.models import Checkpoint
 from audit.verify import checkpoint_problem, event_rows
+from patches.chain import ChainBroken, ChainChecker
+from patches.log import chain_head, chain_lock, event_append
 from patches.signing import console_private_key, console_public_key, key_id_of, sign
 
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.log import chain_head
 from audit.models import Checkpoint
 from audit.verify import event_rows
 from patches.canonical import canonical, format_timestamp, parse_json, sha256_hash
+from patches.log import chain_head
 from patches.models import AgentKey, Proposal, Target, TargetVersion
 from patches.signing import console_private_key, console_public_key, key_id_of, sign
 

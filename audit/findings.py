@@ -11,7 +11,8 @@ from typing import Any
 from patches.audit_rules import AuditRules, ProtectedPath, ProtectedText
 from patches.formats import PatchError, apply_patch
 from patches.formats.json_patch import parse_json_patch
-from patches.shapes import ContentError, validate_content
+from patches.patch_types import patch_type_spec
+from patches.shapes import ContentError
 
 INFO, RAISE, BLOCK = "info", "raise", "block"
 _MISSING = object()  # "no value at this pointer", distinct from a JSON null
@@ -97,8 +98,8 @@ def _check_compatibility(check: CheckInput, findings: list[FindingResult]) -> st
         return None
     if check.content_kind == "json" and check.schema:
         try:
-            validate_content(
-                patch_type=check.patch_type, value=json.loads(applied.content), schema=check.schema
+            patch_type_spec(check.patch_type).content_check(
+                json.loads(applied.content), schema=check.schema
             )
         except ContentError as exc:
             findings.append(

@@ -1,25 +1,40 @@
-"""The audit gate's entry point: automated checks when a proposal reaches review."""
+"""The audit gate: automated checks on a proposal that passed its test gate, before any review."""
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from audit.findings import BLOCK, INFO, RAISE, CheckInput, FindingResult, findings_compute
 from audit.models import Finding
-from patches import ports
 from patches.audit_rules import AuditRulesError, audit_rules_validate
-from patches.lifecycle import proposal_reject
-from patches.models import Proposal, RejectionStage, TargetVersion
+from patches.lifecycle import proposal_lock, proposal_reject
+from patches.log import event_append
+from patches.models import Proposal, ProposalStatus, RejectionStage, TargetVersion
 
 ACTOR = "system:audit_gate"
+# The event that says the audit gate ran: reviews wait for it (audit.access), the sweep looks
+# for proposals in review without it (audit.gates).
+AUDIT_CHECKED = "AuditChecked"
 
 
-def audit_gate_open(proposal: Proposal) -> None:
-    """Run the checks, store the findings, then reject on a block or set the approvals needed.
+def audit_gate_run(*, proposal_id: int) -> None:
+    """Run the checks on a proposal in review, once: store the findings, set the approvals
+    needed, and reject on a block, all in one transaction with its AuditChecked event."""
+    with transaction.atomic():
+        proposal = Proposal.objects.filter(pk=proposal_id).first()
+        if proposal is None:
+            return
+        proposal = proposal_lock(proposal)
+        if proposal.status != ProposalStatus.IN_REVIEW or audit_gate_has_run(proposal):
+            return  # not (or no longer) waiting for the audit gate; its findings stand
+        _check(proposal)
 
-    Called by proposal_pass_test_gate inside its transaction with the proposal row locked, so
-    the findings, the approvals count and a rejection all commit with the test gate's result.
-    """
-    if proposal.findings.exists():
-        return  # the gate already ran for this proposal; its findings stand
+
+def audit_gate_has_run(proposal: Proposal) -> bool:
+    return proposal.events.filter(kind=AUDIT_CHECKED).exists()
+
+
+def _check(proposal: Proposal) -> None:
     target = proposal.target
     try:
         rules = audit_rules_validate(target.audit_rules)
@@ -74,8 +89,8 @@ def _store(proposal: Proposal, findings: list[FindingResult]) -> None:
         Finding(proposal=proposal, check_name=f.check_name, severity=f.severity, message=f.message)
         for f in findings
     )
-    ports.record_event(
-        kind="AuditChecked",
+    event_append(
+        kind=AUDIT_CHECKED,
         actor=ACTOR,
         payload={
             "patch_hash": proposal.patch_hash,

@@ -1,47 +1,11 @@
-"""The audit layer's tables: the append-only event log, its checkpoints, findings and reviews."""
+"""The audit layer's tables: the log's signed checkpoints, audit findings and reviews."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 
 from patches.models import Proposal
-
-
-class Event(models.Model):
-    """One link of the hash chain. Rows are never updated or deleted (database triggers)."""
-
-    seq = models.BigIntegerField(primary_key=True)
-    kind = models.CharField(max_length=40, db_index=True)
-    actor = models.CharField(max_length=200)
-    # Canonical JSON (RFC 8785) text: the exact payload bytes the hash covers.
-    payload = models.TextField()
-    created_at = models.DateTimeField()
-    prev_hash = models.CharField(max_length=71)
-    hash = models.CharField(max_length=71, unique=True)
-    # An index for "events of this proposal"; not covered by the hash, derived at write time.
-    proposal = models.ForeignKey(
-        Proposal,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="events",
-        db_constraint=False,
-    )
-
-    class Meta:
-        db_table = "audit_event"
-        ordering = ["seq"]
-
-    def __str__(self) -> str:
-        return f"#{self.seq} {self.kind}"
-
-    @property
-    def payload_value(self) -> Any:
-        return json.loads(self.payload)
 
 
 class Checkpoint(models.Model):

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from audit.models import Event
 from patches.canonical import JSONInputError, hash_of, parse_json
 from patches.formats import PatchError, content_hash
-from patches.models import Proposal, Target, TargetVersion
+from patches.models import Event, Proposal, Target, TargetVersion
 from patches.targets import target_patch_apply
 
 

@@ -9,14 +9,15 @@ from typing import Any
 from django.db import transaction
 
 from audit.access import revert_refusal
-from patches import ports
+from audit.gates import proposal_submit_and_gate
 from patches.agents import console_agent
 from patches.canonical import canonical
 from patches.formats import PatchError, make_patch
 from patches.formats.json_patch import parse_json_patch
+from patches.log import event_append
 from patches.models import OPEN_STATUSES, Proposal, TargetVersion
 from patches.signing import ALGORITHM, console_private_key, key_id_of, raw_public_key, sign
-from patches.submit import SubmitRefused, proposal_submit
+from patches.submit import SubmitRefused
 from patches.targets import target_patch_apply
 
 
@@ -78,14 +79,14 @@ def revert_propose(*, version: TargetVersion, user: Any) -> Proposal:
     agent = console_agent()
     with transaction.atomic():
         try:
-            proposal = proposal_submit(agent=agent, body=body)
+            proposal = proposal_submit_and_gate(agent=agent, body=body)
         except SubmitRefused as exc:
             raise RevertError(f"the revert could not be proposed: {exc.detail}") from exc
         proposal.submitted_by = user
         proposal.reverts = version
         proposal.save(update_fields=["submitted_by", "reverts", "updated_at"])
         # PatchProposed names the console agent; this names the person it acted for.
-        ports.record_event(
+        event_append(
             kind="RevertProposed",
             actor=f"user:{user.get_username()}",
             payload={

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.access import REVIEWERS_GROUP
-from patches import ports
+from patches.log import event_append
 from patches.models import Target
 
 
@@ -57,7 +57,7 @@ def reviewer_create(
         for target in targets:
             target.owners.add(user)
         # Who may approve patches is part of the audit trail.
-        ports.record_event(
+        event_append(
             kind="ReviewerCreated", actor=actor, payload={"username": username, "roles": roles}
         )
     return NewReviewer(user=user, roles=roles)

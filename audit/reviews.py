@@ -9,8 +9,8 @@ from django.db import transaction
 
 from audit.access import review_refusal
 from audit.models import Decision, Review
-from patches import ports
 from patches.lifecycle import ApplyRefused, TransitionError, proposal_apply, proposal_reject
+from patches.log import event_append
 from patches.models import OPEN_STATUSES, Proposal, ProposalStatus, RejectionStage, Target
 
 
@@ -75,7 +75,7 @@ def review_record(
             patch_hash=patch_hash,
             base_content_hash=base_content_hash,
         )
-        ports.record_event(
+        event_append(
             kind="ReviewRecorded",
             actor=actor,
             payload={

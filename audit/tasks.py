@@ -1,10 +1,14 @@
-"""Celery tasks of the audit layer: the periodic signed checkpoint of the log's head."""
+"""Celery tasks of the audit layer: the gates (audit.gates) and the periodic signed checkpoint."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+
+from audit.gates import run_gates, sweep_gates
+
+__all__ = ["checkpoint_sign_periodic", "run_gates", "sweep_gates"]
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,7 @@
 """Stand-alone bundle verifier: `python -m audit.verifier BUNDLE_DIR`. No Django, no database.
 
+The event hashes, patch hashes and signed bytes are computed here with the `rfc8785` package
+directly, independently of the console's own code for them (patches.chain, patches.canonical).
 Checks an export_log bundle: the manifest's signature and file hashes, the hash chain, the
 checkpoints, every proposal's signature and patch_hash, that every logged patch has a verified
 proposal, the agent keys against their events, and a replay of every target from genesis.
@@ -7,26 +9,26 @@ proposal, the agent keys against their events, and a replay of every target from
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.chain import ChainBroken, ChainChecker, EventRow
-from patches.canonical import (
-    JSONInputError,
-    canonical_text,
-    hash_of,
-    is_hash,
-    parse_json,
-    sha256_hash,
-)
+import rfc8785
+
+from patches.canonical import JSONInputError, is_hash, parse_json, sha256_hash
 from patches.formats import PatchError, apply_patch, content_hash
-from patches.signing import SignatureError, key_id_of, verify
+from patches.patch_types import patch_type_spec
+from patches.signing import SignatureError, key_id_of, verify_bytes
 
 EVENT_KEYS = {"seq", "kind", "actor", "payload", "created_at", "prev_hash", "hash"}
 PROPOSAL_KEYS = {"id", "target", "patch_hash", "envelope", "signatures"}
 BUNDLE_FORMAT = "patch-console-log/1"
+GENESIS_PREV_HASH = "sha256:" + "0" * 64
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 class BundleInvalid(Exception):
@@ -73,7 +75,7 @@ def check_manifest(bundle: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         console = keys["console"]
         console_key = _raw_key(console["public_key"], console["key_id"], "keys.json console")
         unsigned = {k: v for k, v in manifest.items() if k != "signature"}
-        verify(console_key, unsigned, manifest["signature"])
+        verify_bytes(console_key, _jcs(unsigned), manifest["signature"])
     except (KeyError, TypeError) as exc:
         raise BundleInvalid(f"manifest.json or keys.json: missing {exc}") from exc
     except SignatureError as exc:
@@ -92,7 +94,32 @@ def check_manifest(bundle: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return manifest, keys
 
 
-def check_events(bundle: Path, console_key: bytes) -> tuple[ChainChecker, list[dict[str, Any]]]:
+def _jcs(value: Any) -> bytes:
+    """RFC 8785 bytes straight from the rfc8785 package: not the console's canonical(), whose
+    fast path this verifier is meant to check independently."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, UnicodeEncodeError) as exc:
+        raise ValueError(f"cannot canonicalize: {exc}") from exc
+
+
+def event_hash(
+    *, seq: int, kind: str, actor: str, payload: Any, created_at: str, prev_hash: str
+) -> str:
+    """The contract's definition of an event's hash (DESIGN.md, Events), from parsed parts."""
+    covered = {
+        "seq": seq,
+        "kind": kind,
+        "actor": actor,
+        "payload": payload,
+        "created_at": created_at,
+        "prev_hash": prev_hash,
+    }
+    return "sha256:" + hashlib.sha256(_jcs(covered)).hexdigest()
+
+
+def _checkpoints(bundle: Path, console_key: bytes) -> dict[int, tuple[str, str | None]]:
+    """seq → (the head signed there, or why that checkpoint cannot be trusted)."""
     checkpoints: dict[int, tuple[str, str | None]] = {}
     for number, cp in _lines(bundle / "checkpoints.jsonl"):
         try:
@@ -103,46 +130,68 @@ def check_events(bundle: Path, console_key: bytes) -> tuple[ChainChecker, list[d
                 else ("checkpoint not signed by the console key")
             )
             if problem is None:
-                verify(console_key, {"seq": seq, "head": head}, signature)
+                verify_bytes(console_key, _jcs({"seq": seq, "head": head}), signature)
         except (KeyError, TypeError) as exc:
             raise BundleInvalid(f"checkpoints.jsonl line {number}: missing {exc}") from exc
-        except SignatureError as exc:
+        except (SignatureError, ValueError) as exc:
             problem = f"checkpoint signature: {exc}"
         checkpoints[seq] = (head, problem)
-    # Payloads are re-canonicalized here, so the canonical-text check is not needed again.
-    checker = ChainChecker(trusted_upto=2**62, checkpoints=checkpoints)
+    return checkpoints
+
+
+@dataclass
+class Chain:
+    """What check_events found: the events, their count, the head, the checkpoints."""
+
+    events: list[dict[str, Any]]
+    head: str
+    checkpoints: dict[int, tuple[str, str | None]]
+
+    @property
+    def count(self) -> int:
+        return len(self.events)
+
+
+def check_events(bundle: Path, console_key: bytes) -> Chain:
+    checkpoints = _checkpoints(bundle, console_key)
     events: list[dict[str, Any]] = []
-    batch: list[EventRow] = []
-    try:
-        for number, event in _lines(bundle / "events.jsonl"):
-            if not isinstance(event, dict) or set(event) != EVENT_KEYS:
-                raise BundleInvalid(f"events.jsonl line {number}: not an event")
-            if not isinstance(event["payload"], dict):
-                raise BundleInvalid(f"events.jsonl line {number}: payload is not an object")
-            try:
-                payload = canonical_text(event["payload"])
-            except ValueError as exc:
-                raise BundleInvalid(f"events.jsonl line {number}: {exc}") from exc
-            batch.append(
-                (
-                    event["seq"],
-                    event["kind"],
-                    event["actor"],
-                    payload,
-                    event["created_at"],
-                    event["prev_hash"],
-                    event["hash"],
-                )
-            )
-            events.append(event)
-            if len(batch) >= 10_000:
-                checker.feed(batch)
-                batch = []
-        checker.feed(batch)
-        checker.finish()
-    except ChainBroken as broken:
-        raise BundleInvalid(f"events.jsonl: {broken}") from broken
-    return checker, events
+    head = GENESIS_PREV_HASH
+    for number, event in _lines(bundle / "events.jsonl"):
+        where = f"events.jsonl line {number}"
+        if not isinstance(event, dict) or set(event) != EVENT_KEYS:
+            raise BundleInvalid(f"{where}: not an event")
+        if not isinstance(event["payload"], dict):
+            raise BundleInvalid(f"{where}: payload is not an object")
+        seq = event["seq"]
+        if seq != len(events) + 1:
+            raise BundleInvalid(f"{where}: expected seq {len(events) + 1}, found {seq!r}")
+        if not isinstance(event["created_at"], str) or not _TIMESTAMP.fullmatch(
+            event["created_at"]
+        ):
+            raise BundleInvalid(f"{where}: created_at is not RFC 3339 UTC with microseconds")
+        if event["prev_hash"] != head:
+            raise BundleInvalid(f"{where}: prev_hash does not link to the previous event's hash")
+        try:
+            digest = event_hash(**{key: event[key] for key in EVENT_KEYS - {"hash"}})
+        except ValueError as exc:
+            raise BundleInvalid(f"{where}: {exc}") from exc
+        if digest != event["hash"]:
+            raise BundleInvalid(f"{where}: hash mismatch at seq {seq}")
+        if seq in checkpoints:
+            signed_head, problem = checkpoints[seq]
+            if problem:
+                raise BundleInvalid(f"{where}: {problem}")
+            if signed_head != digest:
+                raise BundleInvalid(f"{where}: the head differs from the checkpoint at seq {seq}")
+        head = digest
+        events.append(event)
+    beyond = [seq for seq in checkpoints if seq > len(events)]
+    if beyond:
+        raise BundleInvalid(
+            f"events.jsonl: a checkpoint is signed at seq {min(beyond)} but the log ends at seq "
+            f"{len(events)}: events are missing"
+        )
+    return Chain(events=events, head=head, checkpoints=checkpoints)
 
 
 def check_proposals(bundle: Path, keys: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -161,14 +210,14 @@ def check_proposals(bundle: Path, keys: dict[str, Any]) -> dict[str, dict[str, A
             proposal = envelope["proposal"]
             signature = envelope["signature"]
             signatures = [signature, *row["signatures"]]
-            if hash_of(proposal) != row["patch_hash"]:
+            if "sha256:" + hashlib.sha256(_jcs(proposal)).hexdigest() != row["patch_hash"]:
                 raise BundleInvalid(f"{where}: patch_hash is not sha256(canonical(proposal))")
             if not row["signatures"]:
                 raise BundleInvalid(f"{where}: no signature rows")
             for sig in signatures:
                 if sig["algorithm"] != "ed25519" or sig["key_id"] not in agent_keys:
                     raise BundleInvalid(f"{where}: signed by unknown key {sig['key_id']}")
-                verify(agent_keys[sig["key_id"]], proposal, sig["value"])
+                verify_bytes(agent_keys[sig["key_id"]], _jcs(proposal), sig["value"])
         except (JSONInputError, KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, BundleInvalid):
                 raise
@@ -228,7 +277,7 @@ def replay(
             info = state["info"]
             try:
                 result = apply_patch(
-                    content_kind="text" if info["patch_type"] == "Prompt" else "json",
+                    content_kind=patch_type_spec(info["patch_type"]).content_kind,
                     patch_type=info["patch_type"],
                     base=state["content"],
                     patch=proposal["patch"],
@@ -246,7 +295,8 @@ def bundle_verify(bundle: Path) -> str:
     """'OK …' for a bundle that checks out; raises BundleInvalid at the first problem."""
     manifest, keys = check_manifest(bundle)
     console_key = bytes.fromhex(keys["console"]["public_key"])
-    checker, events = check_events(bundle, console_key)
+    checker = check_events(bundle, console_key)
+    events = checker.events
     if manifest["events"] != checker.count or manifest["head"] != checker.head:
         raise BundleInvalid("manifest.json: event count or head differs from events.jsonl")
     proposals = check_proposals(bundle, keys)

@@ -10,10 +10,10 @@ from typing import Any
 
 from django.db import connection, connections
 
-from audit.chain import ChainBroken, ChainChecker, EventRow
 from audit.models import Checkpoint
 from audit.verify_ranges import RangeTask, range_check
 from patches.canonical import is_hash
+from patches.chain import ChainBroken, ChainChecker, EventRow
 from patches.signing import SignatureError, console_public_key, key_id_of, verify
 
 CHUNK_SIZE = 20_000

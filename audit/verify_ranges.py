@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from audit.chain import GENESIS_PREV_HASH, ChainBroken, ChainChecker
+from patches.chain import GENESIS_PREV_HASH, ChainBroken, ChainChecker
 
 CHUNK_SIZE = 20_000
 

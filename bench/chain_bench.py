@@ -51,8 +51,8 @@ def chained_rows(
     start_seq: int, prev_hash: str, count: int, *, vendor: str
 ) -> Iterator[list[tuple]]:
     """Chunks of audit_event rows continuing the chain, hashed exactly as event_append does."""
-    from audit.chain import event_bytes
     from patches.canonical import format_timestamp, sha256_hash
+    from patches.chain import event_bytes
 
     seq = start_seq
     end = start_seq + count
@@ -99,8 +99,8 @@ def _timed(call: Any) -> float:
 
 def _sha256_baseline() -> tuple[float, float, int]:
     """(seconds hashing, seconds reading, bytes) for the exact bytes verify_chain hashes."""
-    from audit.chain import event_bytes
     from audit.verify import event_rows
+    from patches.chain import event_bytes
 
     sha256 = hashlib.sha256
     hashing = reading = 0.0
@@ -130,8 +130,8 @@ def run(events: int = DEFAULT_EVENTS) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from audit.checkpoints import checkpoint_sign
-    from audit.log import chain_head, event_append
     from audit.verify import verify_chain
+    from patches.log import chain_head, event_append
 
     vendor = connection.vendor
     appends = max(2_000, min(20_000, events // 50))

@@ -79,6 +79,7 @@ def _setup(agents: int, reviewers: int) -> list[dict[str, Any]]:
     """Test definitions, one Config target and one agent per simulated agent, a reviewer."""
     from django.contrib.auth.models import Group, User
 
+    from audit.access import REVIEWERS_GROUP
     from patches.agents import agent_create
     from patches.models import TestDefinition
     from patches.signing import private_key_pem
@@ -92,7 +93,7 @@ def _setup(agents: int, reviewers: int) -> list[dict[str, Any]]:
     TestDefinition.objects.create(
         name="counter-non-negative", kind="json_schema", params={"schema": schema}
     )
-    group, _ = Group.objects.get_or_create(name="reviewers")
+    group, _ = Group.objects.get_or_create(name=REVIEWERS_GROUP)
     for index in range(reviewers):
         user = User.objects.create_user(username=f"{REVIEWER}-{index}", password=REVIEWER_PASSWORD)
         user.groups.add(group)

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from audit.access import is_admin
 from console.models import WorkerHeartbeat
 from patches.admin_readonly import ReadOnlyAdmin
 
@@ -18,4 +19,4 @@ class WorkerHeartbeatAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A retired worker's row would show as a dead worker in /healthz until removed.
-        return bool(request.user.is_superuser)
+        return is_admin(request.user)

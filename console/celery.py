@@ -64,7 +64,7 @@ app.conf.update(
             "schedule": float(settings.CHECKPOINT_INTERVAL_S),
         },
         "gate-sweep": {
-            "task": "patches.sweep_stuck_gates",
+            "task": "audit.sweep_gates",
             "schedule": float(settings.GATE_SWEEP_INTERVAL_S),
         },
     },

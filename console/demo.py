@@ -11,17 +11,17 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from audit.access import REVIEWERS_GROUP
+from audit.gates import proposal_submit_and_gate
 from patches.agents import agent_create
 from patches.canonical import canonical
 from patches.client import make_proposal, sign_proposal
 from patches.formats import make_patch
 from patches.models import Agent, Proposal, Target, TargetVersion, TestDefinition
 from patches.signing import load_private_key_pem, private_key_pem
-from patches.submit import proposal_submit
 from patches.targets import target_create
 from patches.testgate.definitions import testdef_create
 
-REVIEWERS_GROUP = "reviewers"
 ACTOR = "system:demo_seed"
 
 SYSTEM_PROMPT = """\
@@ -282,4 +282,4 @@ def _propose_demo_patches(agent_credentials: dict[str, Any]) -> None:
             patch=make_patch(content_kind=target.content_kind, old=current.content, new=new_text),
             reasoning=reasoning,
         )
-        proposal_submit(agent=agent, body=canonical(sign_proposal(private_key, proposal)))
+        proposal_submit_and_gate(agent=agent, body=canonical(sign_proposal(private_key, proposal)))

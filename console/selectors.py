@@ -9,11 +9,12 @@ from typing import Any
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from audit.models import Checkpoint, Event, Finding, Review, Severity
+from audit.models import Checkpoint, Finding, Review, Severity
 from console.views.access import Viewer, visible_proposals, visible_targets
 from patches.formats import PatchError
 from patches.models import (
     Agent,
+    Event,
     Proposal,
     ProposalStatus,
     Signature,

@@ -3,9 +3,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from console.api import api
 from console.views.auth import RateLimitedLoginView
 from console.views.health import healthz
-from patches.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),

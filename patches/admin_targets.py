@@ -9,15 +9,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from patches import ports
 from patches.admin_readonly import ReadOnlyAdmin, ReadOnlyInline, actor_of, pretty_json_html
 from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.formats import PatchError, normalize_content
-from patches.models import (
-    Target,
-    TargetVersion,
-    content_kind_of,
-)
+from patches.log import event_append
+from patches.models import Target, TargetVersion
+from patches.patch_types import UnknownPatchType, patch_type_spec
 from patches.targets import TargetError, target_create
 
 # --- targets ----------------------------------------------------------------------------
@@ -50,12 +47,12 @@ class TargetCreateForm(forms.ModelForm):
         if patch_type and content is not None:
             try:
                 normalize_content(
-                    content_kind=content_kind_of(patch_type),
+                    content_kind=patch_type_spec(patch_type).content_kind,
                     patch_type=patch_type,
                     raw=content,
                     schema=cleaned.get("schema"),
                 )
-            except PatchError as exc:
+            except (PatchError, UnknownPatchType) as exc:
                 self.add_error("content", f"The content does not fit a {patch_type} target: {exc}")
         return cleaned
 
@@ -179,7 +176,7 @@ class TargetAdmin(admin.ModelAdmin):
         }
         if changed:
             # Approvals and mandatory tests guard every future patch, so their changes are logged.
-            ports.record_event(
+            event_append(
                 kind="TargetSettingsChanged",
                 actor=actor_of(request),
                 payload={"target": target.name, "changes": changed},

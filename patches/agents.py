@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from patches import ports, rows
+from patches.log import event_append
 from patches.models import Agent, AgentKey, AgentToken
 from patches.signing import key_id_of, raw_public_key
 
@@ -27,38 +26,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-AGENT_FIELDS = ("id", "name", "is_active", "is_console")  # what the API reads of its caller
-
-
-@lru_cache(maxsize=2)
-def _agent_for_token_sql(vendor: str) -> str:
-    # Every API call authenticates: one lean query, no ORM compilation (see patches.rows).
-    return (
-        f"SELECT {rows.columns(Agent, AGENT_FIELDS, 'a')} FROM {Agent._meta.db_table} a"  # noqa: S608
-        f" JOIN {AgentToken._meta.db_table} t ON t.agent_id = a.id"
-        f" WHERE {live_token_condition('t', 'a')}"
-    )
-
-
-def live_token_condition(token: str, agent: str) -> str:
-    """SQL: the token row (alias `token`) is live and its agent (alias `agent`) is active.
-
-    Its parameters are live_token_params(token); the submit door (patches.door) authenticates
-    with the same condition.
-    """
-    return f"{token}.token_hash = %s AND {token}.revoked_at IS NULL AND {agent}.is_active = %s"
-
-
-def live_token_params(token: str) -> list[str | bool]:
-    return [token_hash(token), True]
-
-
 def agent_for_token(token: str) -> Agent | None:
     """The active agent whose live token this is, or None."""
-    with connection.cursor() as cursor:
-        cursor.execute(_agent_for_token_sql(connection.vendor), live_token_params(token))
-        row = cursor.fetchone()
-    return rows.instance(Agent, AGENT_FIELDS, row) if row else None
+    return Agent.objects.filter(
+        is_active=True, tokens__token_hash=token_hash(token), tokens__revoked_at__isnull=True
+    ).first()
 
 
 @dataclass(frozen=True)
@@ -77,7 +49,7 @@ def agent_key_register(*, agent: Agent, public_key: bytes, actor: str) -> AgentK
         if AgentKey.objects.filter(key_id=key_id).exists():
             raise AgentError(f"key {key_id} is already registered")
         key = AgentKey.objects.create(agent=agent, key_id=key_id, public_key=public_key.hex())
-        ports.record_event(
+        event_append(
             kind="AgentKeyRegistered",
             actor=actor,
             payload={"agent": agent.name, "key_id": key_id, "public_key": public_key.hex()},
@@ -99,7 +71,7 @@ def agent_key_revoke(*, key: AgentKey, actor: str) -> AgentKey:
             raise AgentError(f"key {key.key_id} is already revoked")
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        ports.record_event(
+        event_append(
             kind="AgentKeyRevoked",
             actor=actor,
             payload={"agent": key.agent.name, "key_id": key.key_id},

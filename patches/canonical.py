@@ -24,8 +24,8 @@ class JSONInputError(ValueError):
     """Input that is not strict JSON: bad syntax, duplicate keys, NaN, or nesting too deep."""
 
 
-# The C encoder writes exactly RFC 8785 for values that _plain() admits (see there); the log's
-# verifier (audit.chain) uses both of these for the same reason.
+# The C encoder writes exactly RFC 8785 for values that _plain() admits (see there): the one
+# fast path, differential-tested against the rfc8785 package (tests/patches/test_canonical.py).
 PLAIN_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 NON_BMP = re.compile("[\U00010000-\U0010ffff]")
 
@@ -206,3 +206,21 @@ def parse_json(text: str | bytes, *, max_depth: int = 64) -> Any:
         raise JSONInputError("nested too deeply") from exc
     except ValueError as exc:  # an integer with more digits than int() accepts
         raise JSONInputError(f"invalid JSON number: {exc}") from exc
+
+
+# Built once: constructing a decoder per call costs more than the parse itself. Digits that
+# are the canonical text of a double are read back as that double (see _json_int).
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_json_int)
+
+
+def is_canonical(text: str) -> bool:
+    """True when text is exactly the RFC 8785 canonical JSON of an object.
+
+    Parses, canonicalizes again and compares: duplicate keys, NaN, whitespace, needless
+    escapes, non-canonical numbers and ints beyond 2^53 all give different text (or none).
+    """
+    try:
+        value = _STRICT_DECODER.decode(text)
+        return isinstance(value, dict) and canonical(value).decode("utf-8") == text
+    except (ValueError, RecursionError):  # CanonicalizationError is a ValueError
+        return False

@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from patches import ports
 from patches.formats import content_hash
+from patches.log import event_append
 from patches.models import (
     OPEN_STATUSES,
     AgentKey,
@@ -58,14 +58,14 @@ def _require_status(proposal: Proposal, *allowed: str) -> None:
 
 
 def proposal_pass_test_gate(*, proposal: Proposal) -> Proposal:
-    """testing → in_review, then the automated audit checks (which may reject at once)."""
+    """testing → in_review. The audit gate runs next, in its own transaction (audit.gates)."""
     with transaction.atomic():
         proposal = proposal_lock(proposal)
         _require_status(proposal, ProposalStatus.TESTING)
         proposal.status = ProposalStatus.IN_REVIEW
         proposal.save(update_fields=["status", "updated_at"])
         tests = list(proposal.test_run.results.order_by("position").values_list("name", flat=True))
-        ports.record_event(
+        event_append(
             kind="TestGatePassed",
             actor="system:test_gate",
             payload={
@@ -75,8 +75,6 @@ def proposal_pass_test_gate(*, proposal: Proposal) -> Proposal:
             },
             proposal=proposal,
         )
-        ports.open_audit_gate(proposal)
-        proposal.refresh_from_db()
         return proposal
 
 
@@ -94,7 +92,7 @@ def proposal_reject(*, proposal: Proposal, stage: str, reason: str, actor: str) 
         proposal.reason = reason
         proposal.decided_at = timezone.now()
         proposal.save(update_fields=["status", "stage", "reason", "decided_at", "updated_at"])
-        ports.record_event(
+        event_append(
             kind="PatchRejected",
             actor=actor,
             payload={
@@ -116,7 +114,7 @@ def proposal_withdraw(*, proposal: Proposal, actor: str) -> Proposal:
         proposal.status = ProposalStatus.WITHDRAWN
         proposal.decided_at = timezone.now()
         proposal.save(update_fields=["status", "decided_at", "updated_at"])
-        ports.record_event(
+        event_append(
             kind="PatchWithdrawn",
             actor=actor,
             payload={
@@ -204,7 +202,7 @@ def _write_next_version(*, proposal: Proposal, target: Target, actor: str) -> Ta
     proposal.status = ProposalStatus.APPLIED
     proposal.decided_at = timezone.now()
     proposal.save(update_fields=["status", "decided_at", "updated_at"])
-    ports.record_event(
+    event_append(
         kind="PatchApplied",
         actor=actor,
         payload={

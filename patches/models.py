@@ -1,4 +1,5 @@
-"""The proposal domain: targets and versions, agents and keys, proposals, test gate runs."""
+"""The proposal domain: targets and versions, agents and keys, proposals, test gate runs, and
+the append-only event log that every transition writes."""
 
 from __future__ import annotations
 
@@ -9,18 +10,14 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from patches.patch_types import PATCH_TYPE_NAMES, patch_type_spec
 
-class PatchType(models.TextChoices):
-    PROMPT = "Prompt"
-    POLICY = "Policy"
-    ROUTING = "Routing"
-    CONFIG = "Config"
-    TOOLS = "Tools"
-
-
-def content_kind_of(patch_type: str) -> str:
-    """Prompts are text patched by unified diffs; every other type is JSON patched by RFC 6902."""
-    return "text" if patch_type == PatchType.PROMPT else "json"
+# The choices come from the registry (PatchType.PROMPT == "Prompt", …), so a new type is added
+# there alone; adding one changes these choices and so needs a migration. django-stubs types
+# only the class form of TextChoices, hence the ignore on Enum's functional form.
+PatchType = models.TextChoices(  # type: ignore[call-overload]
+    "PatchType", [(name.upper(), name) for name in PATCH_TYPE_NAMES]
+)
 
 
 class Target(models.Model):
@@ -51,7 +48,7 @@ class Target(models.Model):
 
     @property
     def content_kind(self) -> str:
-        return content_kind_of(self.patch_type)
+        return patch_type_spec(self.patch_type).content_kind
 
 
 class TargetVersion(models.Model):
@@ -80,7 +77,7 @@ class TargetVersion(models.Model):
     @property
     def value(self) -> Any:
         """The content as a Python value: str for text targets, parsed JSON otherwise."""
-        if content_kind_of(self.target.patch_type) == "text":
+        if self.target.content_kind == "text":
             return self.content
         return json.loads(self.content)
 
@@ -303,3 +300,36 @@ class TestResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.status}"
+
+
+class Event(models.Model):
+    """One link of the hash chain. Rows are never updated or deleted (database triggers)."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    kind = models.CharField(max_length=40, db_index=True)
+    actor = models.CharField(max_length=200)
+    # Canonical JSON (RFC 8785) text: the exact payload bytes the hash covers.
+    payload = models.TextField()
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=71)
+    hash = models.CharField(max_length=71, unique=True)
+    # An index for "events of this proposal"; not covered by the hash, derived at write time.
+    proposal = models.ForeignKey(
+        "Proposal",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_constraint=False,
+    )
+
+    class Meta:
+        db_table = "audit_event"
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"
+
+    @property
+    def payload_value(self) -> Any:
+        return json.loads(self.payload)

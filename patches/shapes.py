@@ -1,14 +1,17 @@
-"""The JSON shape of each patch type's content, and validation against it and a target schema.
+"""The JSON content shapes, and validation against a shape and a target's own schema.
 
 The shapes follow DESIGN.md "Behaviour data shapes" and what `patches.testgate.behaviour`
 evaluates: objects that carry meaning refuse unknown keys, so a typo such as "treshold" or a
 comparison "gte" is an error at the door rather than a silently ignored field. Each may carry a
-free "description". Config content is any object; its target's own schema constrains it.
+free "description". Config content is any object; its target's own schema constrains it. Which
+shape belongs to which patch type is said once, by the registry in `patches.patch_types`.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import jsonschema
@@ -62,95 +65,91 @@ def _condition_schema() -> dict[str, Any]:
     }
 
 
-TYPE_SCHEMAS: dict[str, dict[str, Any]] = {
-    "Routing": {
-        "$schema": DRAFT,
-        "type": "object",
-        "required": ["default", "routes"],
-        "properties": {
-            "default": _NAME,
-            "threshold": {"type": "number"},
-            "routes": {
+ROUTING_SCHEMA: dict[str, Any] = {
+    "$schema": DRAFT,
+    "type": "object",
+    "required": ["default", "routes"],
+    "properties": {
+        "default": _NAME,
+        "threshold": {"type": "number"},
+        "routes": {
+            "type": "object",
+            "propertyNames": {"minLength": 1},
+            "additionalProperties": {
                 "type": "object",
-                "propertyNames": {"minLength": 1},
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["keywords"],
-                    "properties": {
-                        "weight": {"type": "number", "minimum": 0},
-                        "keywords": {"type": "object", "additionalProperties": {"type": "number"}},
-                        "description": _DESCRIPTION,
-                    },
-                    "additionalProperties": False,
+                "required": ["keywords"],
+                "properties": {
+                    "weight": {"type": "number", "minimum": 0},
+                    "keywords": {"type": "object", "additionalProperties": {"type": "number"}},
+                    "description": _DESCRIPTION,
                 },
+                "additionalProperties": False,
             },
-            "description": _DESCRIPTION,
         },
-        "additionalProperties": False,
+        "description": _DESCRIPTION,
     },
-    "Policy": {
-        "$schema": DRAFT,
-        "type": "object",
-        "required": ["default", "rules"],
-        "properties": {
-            "default": _NAME,
-            "rules": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "when", "decision"],
-                    "properties": {
-                        "name": _NAME,
-                        "when": {"$ref": "#/$defs/condition"},
-                        "decision": _NAME,
-                        "description": _DESCRIPTION,
-                    },
-                    "additionalProperties": False,
-                },
-            },
-            "description": _DESCRIPTION,
-        },
-        "additionalProperties": False,
-        "$defs": {"condition": _condition_schema()},
-    },
-    "Tools": {
-        "$schema": DRAFT,
-        "type": "object",
-        "required": ["tools"],
-        "properties": {
-            "tools": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "description", "parameters", "permissions"],
-                    "properties": {
-                        "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
-                        "description": _DESCRIPTION,
-                        "parameters": {"type": "object"},
-                        "permissions": {
-                            "type": "array",
-                            "items": {"type": "string", "minLength": 1},
-                            "uniqueItems": True,
-                        },
-                    },
-                    "additionalProperties": False,
-                },
-            },
-            "description": _DESCRIPTION,
-        },
-        "additionalProperties": False,
-    },
-    "Config": {"$schema": DRAFT, "type": "object"},
+    "additionalProperties": False,
 }
+
+POLICY_SCHEMA: dict[str, Any] = {
+    "$schema": DRAFT,
+    "type": "object",
+    "required": ["default", "rules"],
+    "properties": {
+        "default": _NAME,
+        "rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "when", "decision"],
+                "properties": {
+                    "name": _NAME,
+                    "when": {"$ref": "#/$defs/condition"},
+                    "decision": _NAME,
+                    "description": _DESCRIPTION,
+                },
+                "additionalProperties": False,
+            },
+        },
+        "description": _DESCRIPTION,
+    },
+    "additionalProperties": False,
+    "$defs": {"condition": _condition_schema()},
+}
+
+TOOLS_SCHEMA: dict[str, Any] = {
+    "$schema": DRAFT,
+    "type": "object",
+    "required": ["tools"],
+    "properties": {
+        "tools": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "description", "parameters", "permissions"],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+                    "description": _DESCRIPTION,
+                    "parameters": {"type": "object"},
+                    "permissions": {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 1},
+                        "uniqueItems": True,
+                    },
+                },
+                "additionalProperties": False,
+            },
+        },
+        "description": _DESCRIPTION,
+    },
+    "additionalProperties": False,
+}
+
+CONFIG_SCHEMA: dict[str, Any] = {"$schema": DRAFT, "type": "object"}
 
 
 def _pointer(parts: Any) -> str:
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-@cache
-def _type_validator(patch_type: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(TYPE_SCHEMAS[patch_type])
 
 
 def _check(value: Any, validator: jsonschema.Draft202012Validator, label: str) -> None:
@@ -166,7 +165,8 @@ def _check(value: Any, validator: jsonschema.Draft202012Validator, label: str) -
         raise ContentError(f"{label} at {_pointer(error.absolute_path)}: {error.message}")
 
 
-def _check_tools(value: dict[str, Any]) -> None:
+def tools_check(value: dict[str, Any]) -> None:
+    """Tool names are unique and each tool's parameters are a JSON Schema."""
     seen: dict[str, int] = {}
     for index, tool in enumerate(value["tools"]):
         name = tool["name"]
@@ -186,7 +186,8 @@ def _check_tools(value: dict[str, Any]) -> None:
             ) from exc
 
 
-def _check_policy(value: dict[str, Any]) -> None:
+def policy_check(value: dict[str, Any]) -> None:
+    """Rule names are unique, so a finding or a test can name the rule it means."""
     seen: dict[str, int] = {}
     for index, rule in enumerate(value["rules"]):
         if rule["name"] in seen:
@@ -208,17 +209,26 @@ def target_schema_check(schema: Any) -> None:
         ) from exc
 
 
-def validate_content(*, patch_type: str, value: Any, schema: Any = None) -> None:
-    """Raise ContentError naming the JSON path where value breaks its type's shape or schema."""
-    if patch_type not in TYPE_SCHEMAS:
-        raise ContentError(
-            f"{patch_type!r} content is not JSON: JSON types are {', '.join(TYPE_SCHEMAS)}"
-        )
-    _check(value, _type_validator(patch_type), f"{patch_type} shape")
-    if patch_type == "Tools":
-        _check_tools(value)
-    elif patch_type == "Policy":
-        _check_policy(value)
-    if schema is not None:
-        target_schema_check(schema)
-        _check(value, jsonschema.Draft202012Validator(schema), "target schema")
+@dataclass(frozen=True, eq=False)
+class Shape:
+    """A JSON content shape: its JSON Schema, and the checks a JSON Schema cannot state."""
+
+    schema: dict[str, Any]
+    # Runs after the schema passes: unique names across a list are beyond JSON Schema.
+    extra_check: Callable[[Any], None] | None = None
+
+    @cached_property
+    def validator(self) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator(self.schema)
+
+    def check(self, value: Any, *, label: str, schema: Any = None) -> None:
+        """Raise ContentError naming the JSON path where value breaks this shape or schema.
+
+        label names the shape in the error ("Routing" gives "Routing shape at /routes: …").
+        """
+        _check(value, self.validator, f"{label} shape")
+        if self.extra_check is not None:
+            self.extra_check(value)
+        if schema is not None:
+            target_schema_check(schema)
+            _check(value, jsonschema.Draft202012Validator(schema), "target schema")

@@ -1,4 +1,4 @@
-"""Submitting a signed proposal: every door check in contract order, then one atomic store."""
+"""Submitting a signed proposal: every door check in contract order, then one transaction."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
-from patches.agents import agent_for_token
 from patches.canonical import (
     CanonicalizationError,
     JSONInputError,
@@ -17,22 +18,23 @@ from patches.canonical import (
     parse_json,
     sha256_hash,
 )
-from patches.door import DoorFacts, door_facts
 from patches.formats import PatchError
+from patches.log import event_append
 from patches.models import (
+    OPEN_STATUSES,
     Agent,
     AgentKey,
     PatchType,
     Proposal,
+    ProposalStatus,
+    Signature,
     Target,
+    TargetVersion,
+    TestDefinition,
 )
 from patches.signing import ALGORITHM, SignatureError, verify_bytes
-from patches.store import Accepted, proposal_store
 from patches.targets import target_patch_check
-from patches.testgate.schedule import (
-    UnknownTestError,
-    resolve_tests,
-)
+from patches.testgate.schedule import UnknownTestError, gate_queue, resolve_tests
 
 ENVELOPE_KEYS = frozenset({"proposal", "signature"})
 PROPOSAL_KEYS = frozenset(
@@ -148,23 +150,8 @@ def envelope_parse(body: bytes | str) -> Envelope:
     )
 
 
-def _unauthorized() -> SubmitRefused:
-    return SubmitRefused(
-        "unauthorized", "send 'Authorization: Bearer <agent token>' with a live token"
-    )
-
-
-def authenticated(agent: Agent | str) -> Agent:
-    """The agent, or the active agent whose live token this is; else SubmitRefused."""
-    if isinstance(agent, Agent):
-        return agent
-    found = agent_for_token(agent)
-    if found is None:
-        raise _unauthorized()
-    return found
-
-
-def _check_signing_key(*, agent: Agent, envelope: Envelope, key: AgentKey | None) -> AgentKey:
+def _check_signing_key(*, agent: Agent, envelope: Envelope) -> AgentKey:
+    key = AgentKey.objects.filter(key_id=envelope.key_id).first()
     if key is None:
         raise SubmitRefused("unknown-key", f"key {envelope.key_id} is not registered")
     if key.agent_id != agent.pk:
@@ -182,10 +169,12 @@ def _check_signing_key(*, agent: Agent, envelope: Envelope, key: AgentKey | None
     return key
 
 
-def _check_not_replayed(*, facts: DoorFacts, nonce: str, patch_hash: str) -> None:
-    if facts.nonce_used:
+def _check_not_replayed(*, nonce: str, patch_hash: str) -> None:
+    used = Proposal.objects.filter(Q(nonce=nonce) | Q(patch_hash=patch_hash))
+    nonces = set(used.values_list("nonce", flat=True)[:2])
+    if nonce in nonces:
         raise SubmitRefused("replayed-nonce", f"nonce {nonce} was already used; sign a fresh nonce")
-    if facts.patch_hash_used:
+    if nonces:
         raise SubmitRefused("replayed-patch", f"proposal {patch_hash} was already submitted")
 
 
@@ -198,12 +187,14 @@ def _check_base(*, target: Target, base_version: int) -> None:
         )
 
 
-def _check_open_limit(*, agent: Agent, pending: int) -> None:
+def _check_open_limit(*, agent: Agent) -> None:
     if agent.is_console:
         # Reverts are proposed by people through the console's agent; one busy day of reverts
         # must not lock every reviewer out. Each person can have one open revert per version.
         return
     limit = settings.API_MAX_PENDING_PER_AGENT
+    # Sliced, so the count stays cheap however many proposals are open.
+    pending = Proposal.objects.filter(agent=agent, status__in=OPEN_STATUSES)[:limit].count()
     if pending >= limit:
         raise SubmitRefused(
             "too-many-pending",
@@ -213,76 +204,57 @@ def _check_open_limit(*, agent: Agent, pending: int) -> None:
         )
 
 
-def proposal_submit(*, agent: Agent | str, body: bytes | str) -> Proposal:
-    """Check a signed envelope in contract order; store it, its event and its gate run at once.
+def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
+    """Check a signed envelope in contract order, then store it, its signature, its queued gate
+    run and its PatchProposed event in one transaction.
 
-    agent: the submitting agent, or the API's bearer token, which is authenticated first (in the
-    door's query, or on its own when the envelope is refused before it): SubmitRefused
-    "unauthorized" when it is not an active agent's live token. Raises SubmitRefused on any
-    refusal, having stored nothing.
+    Raises SubmitRefused on any refusal, having stored nothing. The queued gate run is the
+    outbox: whoever runs the gates publishes it after commit (audit.gates), and the sweep
+    re-finds it if that publish is lost.
     """
-    try:
-        envelope = envelope_parse(body)
-    except SubmitRefused:
-        authenticated(agent)  # a bad token is refused before a bad envelope
-        raise
+    envelope = envelope_parse(body)
     fields = envelope.proposal
     patch_hash = sha256_hash(envelope.signed)
-    caller, facts = door_facts(
-        caller=agent,
-        target=fields["target"],
-        key_id=envelope.key_id,
-        nonce=fields["nonce"],
-        patch_hash=patch_hash,
-        pending_limit=settings.API_MAX_PENDING_PER_AGENT,
-        # PostgreSQL's store needs the new proposal's id before it sends anything (patches.store).
-        reserve_for=(fields["patch_type"], fields["base_version"]),
+    # The target with its current version, in one read.
+    base = (
+        TargetVersion.objects.select_related("target")
+        .filter(target__name=fields["target"], version=F("target__version"))
+        .first()
     )
-    if caller is None:
-        raise _unauthorized()
-    agent = caller
-    if facts is None:
+    if base is None:
         raise SubmitRefused("unknown-target", f"no target named {fields['target']!r}")
-    target = facts.target
+    target = base.target
     if fields["patch_type"] != target.patch_type:
         raise SubmitRefused(
             "patch-type-mismatch",
             f"patch_type {fields['patch_type']} does not match target {target.name}, "
             f"which is {target.patch_type}",
         )
-    key = _check_signing_key(agent=agent, envelope=envelope, key=facts.key)
-    _check_not_replayed(facts=facts, nonce=fields["nonce"], patch_hash=patch_hash)
+    key = _check_signing_key(agent=agent, envelope=envelope)
+    _check_not_replayed(nonce=fields["nonce"], patch_hash=patch_hash)
     _check_base(target=target, base_version=fields["base_version"])
     try:
-        tests = resolve_tests(
-            target=target,
-            requested=fields["test_requirements"],
-            has_mandatory=facts.has_mandatory_tests,
-        )
+        tests = resolve_tests(target=target, requested=fields["test_requirements"])
     except UnknownTestError as exc:
         raise SubmitRefused("unknown-test", str(exc)) from exc
     try:
-        target_patch_check(target=target, base=facts.base.content, patch=fields["patch"])
+        target_patch_check(target=target, base=base.content, patch=fields["patch"])
     except PatchError as exc:
         raise SubmitRefused("patch-does-not-apply", str(exc)) from exc
-    _check_open_limit(agent=agent, pending=facts.pending)
-    accepted = Accepted(
-        proposal_id=facts.proposal_id,
-        agent=agent,
-        key=key,
-        target=target,
-        base=facts.base,
-        envelope=body.decode("utf-8") if isinstance(body, bytes) else body,
-        fields=fields,
-        patch_hash=patch_hash,
-        algorithm=envelope.algorithm,
-        signature=envelope.signature,
-        tests=tests,
-    )
+    _check_open_limit(agent=agent)
     try:
-        return proposal_store(accepted)
+        return _store(
+            agent=agent,
+            key=key,
+            target=target,
+            base=base,
+            envelope=envelope,
+            body=body.decode("utf-8") if isinstance(body, bytes) else body,
+            patch_hash=patch_hash,
+            tests=tests,
+        )
     except IntegrityError as exc:
-        # Two identical submissions raced past the check above; the unique constraints on
+        # Two identical submissions raced past the checks above; the unique constraints on
         # nonce and patch_hash let exactly one of them in.
         if Proposal.objects.filter(nonce=fields["nonce"]).exists():
             raise SubmitRefused(
@@ -291,3 +263,63 @@ def proposal_submit(*, agent: Agent | str, body: bytes | str) -> Proposal:
         raise SubmitRefused(
             "replayed-patch", f"proposal {patch_hash} was already submitted"
         ) from exc
+
+
+def _store(
+    *,
+    agent: Agent,
+    key: AgentKey,
+    target: Target,
+    base: TargetVersion,
+    envelope: Envelope,
+    body: str,
+    patch_hash: str,
+    tests: list[TestDefinition],
+) -> Proposal:
+    fields = envelope.proposal
+    # A savepoint when called inside a caller's transaction (a revert): a replay race's
+    # IntegrityError then leaves the caller's transaction usable.
+    with transaction.atomic():
+        proposal = Proposal.objects.create(
+            agent=agent,
+            target=target,
+            envelope=body,
+            patch_hash=patch_hash,
+            nonce=fields["nonce"],
+            patch_type=fields["patch_type"],
+            base_version=fields["base_version"],
+            base_content_hash=base.content_hash,
+            patch=fields["patch"],
+            reasoning=fields["reasoning"],
+            test_requirements=fields["test_requirements"],
+            status=ProposalStatus.TESTING,
+            approvals_required=target.required_approvals,
+        )
+        Signature.objects.create(
+            proposal=proposal,
+            key=key,
+            algorithm=envelope.algorithm,
+            value=envelope.signature,
+            verified_at=timezone.now(),
+        )
+        gate_queue(proposal=proposal, tests=tests)
+        # The event last: the chain lock it takes is held until COMMIT (patches.log).
+        event_append(
+            kind="PatchProposed",
+            actor=f"agent:{agent.name}",
+            payload={
+                "patch_type": fields["patch_type"],
+                "target": target.name,
+                "patch_hash": patch_hash,
+                "base_version": fields["base_version"],
+                "base_content_hash": base.content_hash,
+                "reasoning": fields["reasoning"],
+                "test_requirements": fields["test_requirements"],
+                "tests": [test.name for test in tests],
+                "agent": agent.name,
+                "key_id": key.key_id,
+                "proposal": proposal.pk,
+            },
+            proposal=proposal,
+        )
+    return proposal

@@ -7,10 +7,11 @@ from typing import Any
 
 from django.db import transaction
 
-from patches import ports
 from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.formats import Applied, apply_patch, check_patch, content_hash, normalize_content
-from patches.models import PatchType, Target, TargetVersion, TestDefinition, content_kind_of
+from patches.log import event_append
+from patches.models import Target, TargetVersion, TestDefinition
+from patches.patch_types import UnknownPatchType, patch_type_spec
 
 
 class TargetError(ValueError):
@@ -29,10 +30,10 @@ def target_create(
     description: str = "",
     audit_rules: dict[str, Any] | None = None,
 ) -> Target:
-    if patch_type not in PatchType.values:
-        raise TargetError(
-            f"unknown patch type {patch_type!r}: use one of {', '.join(PatchType.values)}"
-        )
+    try:
+        spec = patch_type_spec(patch_type)
+    except UnknownPatchType as exc:
+        raise TargetError(str(exc)) from exc
     if Target.objects.filter(name=name).exists():
         raise TargetError(f"target {name!r} already exists")
     if required_approvals < 1:
@@ -46,7 +47,7 @@ def target_create(
     if missing:
         raise TargetError(f"unknown tests: {', '.join(missing)}")
     stored = normalize_content(
-        content_kind=content_kind_of(patch_type), patch_type=patch_type, raw=content, schema=schema
+        content_kind=spec.content_kind, patch_type=patch_type, raw=content, schema=schema
     )
     with transaction.atomic():
         target = Target.objects.create(
@@ -62,7 +63,7 @@ def target_create(
         genesis = TargetVersion.objects.create(
             target=target, version=1, content=stored, content_hash=content_hash(stored)
         )
-        ports.record_event(
+        event_append(
             kind="TargetCreated",
             actor=actor,
             payload={

@@ -10,11 +10,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.auth.models import Group, User
 
-from audit.models import Event, Review
+from audit.access import REVIEWERS_GROUP
+from audit.models import Review
 from patches.agents import agent_create
 from patches.canonical import canonical, hash_of
 from patches.models import (
     Agent,
+    Event,
     Proposal,
     Signature,
     Target,
@@ -25,8 +27,6 @@ from patches.models import (
 )
 from patches.signing import key_id_of, raw_public_key, sign
 from patches.targets import target_create
-
-REVIEWERS_GROUP = "reviewers"
 
 
 @dataclass

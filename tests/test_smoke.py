@@ -2,8 +2,7 @@
 
 import pytest
 
-from audit.models import Event
-from patches.models import Target
+from patches.models import Event, Target
 from tests.factories import make_agent, make_target
 
 

@@ -1,8 +1,8 @@
 """Who may use the console and see what: roles, the console_view gate, one access helper per type.
 
-Reviewers are members of the "reviewers" group; a target with owners is reviewed by its owners
-only, so group reviewers neither see nor review it; admins (is_staff / superuser) see everything.
-Agents have no Django users, hence no console access at all.
+Who is an admin and who is a reviewer is audit.access's to say. A target with owners is
+reviewed by its owners only, so group reviewers neither see nor review it; admins see
+everything. Agents have no Django users, hence no console access at all.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
+from audit.access import is_admin, is_reviewer
 from patches.models import Agent, Proposal, Target, TargetVersion
-
-REVIEWERS_GROUP = "reviewers"
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ def viewer_of(request: HttpRequest) -> Viewer:
     else:
         viewer = Viewer(
             user=user,
-            is_admin=bool(user.is_staff or user.is_superuser),
-            is_reviewer=user.groups.filter(name=REVIEWERS_GROUP).exists(),
+            is_admin=is_admin(user),
+            is_reviewer=is_reviewer(user),
             owned_target_ids=frozenset(user.owned_targets.values_list("pk", flat=True)),
         )
     request._console_viewer = viewer  # type: ignore[attr-defined]

@@ -9,19 +9,16 @@ from django.http import HttpRequest
 
 from console.diffs import Diff, build_diff, describe_json_patch, diff_request_options
 from console.views.access import htmx_target
-from patches.models import PatchType
-
-
-def language_of(patch_type: str) -> str:
-    return "markdown" if patch_type == PatchType.PROMPT else "json"
+from patches.patch_types import patch_type_spec
 
 
 def page_diff(
     request: HttpRequest, *, old: str, new: str, patch_type: str, patch: str | None = None
 ) -> Diff:
     """old → new in the mode, offset and length the query asks for (?mode=, ?diff_offset=)."""
+    spec = patch_type_spec(patch_type)
     operations: Any = ()
-    if patch is not None and patch_type != PatchType.PROMPT:
+    if patch is not None and spec.content_kind == "json":  # an RFC 6902 patch, shown op by op
         try:
             operations = describe_json_patch(json.loads(old), patch)
         except ValueError:
@@ -29,7 +26,7 @@ def page_diff(
     return build_diff(
         old=old,
         new=new,
-        language=language_of(patch_type),
+        language=spec.diff_language,
         operations=operations,
         **diff_request_options(request.GET),
     )

@@ -296,7 +296,9 @@ class AgentClient:
         current, _ = self.target(target)
         assert current is not None
         if patch is None:
-            if current["patch_type"] == "Prompt":
+            # Text content comes as a string, JSON content as an object: the wire says which
+            # format to patch in, so the client needs no table of patch types.
+            if isinstance(current["content"], str):
                 patch = make_unified_diff(current["content"], new_content)
             else:
                 patch = make_json_patch(current["content"], new_content)

@@ -85,7 +85,7 @@ def _submit(client: AgentClient, args: argparse.Namespace) -> dict[str, Any]:
     raw = args.new_content_file.read_text("utf-8")
     current, _ = client.target(args.target)
     assert current is not None
-    new_content = raw if current["patch_type"] == "Prompt" else json.loads(raw)
+    new_content = raw if isinstance(current["content"], str) else json.loads(raw)
     return client.propose(
         private_key=key,
         target=args.target,

@@ -14,7 +14,7 @@ from patches.canonical import CanonicalizationError, canonical_text, parse_json,
 from patches.formats.errors import PatchError
 from patches.formats.json_patch import apply_json_patch, make_json_patch
 from patches.formats.unified_diff import apply_unified_diff, make_unified_diff
-from patches.shapes import validate_content
+from patches.patch_types import patch_type_spec
 
 __all__ = [
     "Applied",
@@ -55,7 +55,7 @@ def normalize_content(*, content_kind: str, patch_type: str, raw: str, schema: A
         raise PatchError(f"unknown content kind {content_kind!r}: 'text' or 'json'")
     try:
         value = parse_json(raw)
-        validate_content(patch_type=patch_type, value=value, schema=schema)
+        patch_type_spec(patch_type).content_check(value, schema=schema)
         return canonical_text(value)
     except (ValueError, CanonicalizationError) as exc:
         raise PatchError(str(exc)) from exc
@@ -107,7 +107,7 @@ def _patched_json(patch_type: str, base: str, patch: str, schema: Any) -> tuple[
         raise PatchError(f"the base is not JSON: {exc}") from exc
     value = apply_json_patch(base_value, patch)
     try:
-        validate_content(patch_type=patch_type, value=value, schema=schema)
+        patch_type_spec(patch_type).content_check(value, schema=schema)
         result_text = canonical_text(value)
     except CanonicalizationError as exc:
         raise PatchError(f"the patched content is not representable: {exc}") from exc

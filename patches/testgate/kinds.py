@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 
+from patches.patch_types import Evaluator, patch_type_spec
 from patches.testgate import behaviour
 from patches.testgate.command import command_run
 from patches.testgate.params import testdef_validate
@@ -166,15 +167,19 @@ def _run_json_schema(params: dict[str, Any], s: Subject) -> Outcome:
     )
 
 
-def _evaluate(fn: Callable[[Any, Any], str], content: Any, arg: Any) -> str:
+def _evaluate(fn: Evaluator, content: Any, arg: Any) -> str:
     try:
         return fn(content, arg)
     except behaviour.BehaviourError as exc:
         return f"error: {exc}"
 
 
-def _run_cases(params: dict[str, Any], s: Subject, key: str, label: str) -> Outcome:
-    fn = behaviour.route if key == "input" else behaviour.decide
+def _run_cases(
+    params: dict[str, Any], s: Subject, *, evaluated_as: str, key: str, label: str
+) -> Outcome:
+    """Each case's outcome under the evaluator of patch type evaluated_as, before and after."""
+    fn = patch_type_spec(evaluated_as).evaluator
+    assert fn is not None, f"{evaluated_as} has no evaluator"
     try:
         after_value = _json_value(s, s.candidate)
         before_value = _json_value(s, s.base)
@@ -271,7 +276,11 @@ _RUNNERS: dict[str, Callable[[dict[str, Any], Subject], Outcome]] = {
     "max_length": _run_max_length,
     "placeholders": _run_placeholders,
     "json_schema": _run_json_schema,
-    "routing_cases": lambda p, s: _run_cases(p, s, "input", "routing"),
-    "policy_cases": lambda p, s: _run_cases(p, s, "context", "policy"),
+    "routing_cases": lambda p, s: _run_cases(
+        p, s, evaluated_as="Routing", key="input", label="routing"
+    ),
+    "policy_cases": lambda p, s: _run_cases(
+        p, s, evaluated_as="Policy", key="context", label="policy"
+    ),
     "tool_set": _run_tool_set,
 }

@@ -67,8 +67,8 @@ def failure_reason(names: list[str]) -> str:
 
 
 def gate_run(*, proposal_id: int) -> float | None:
-    """Run (or resume) the gate of a proposal. Returns seconds to wait before retrying when
-    another live worker holds the gate, else None (done, or nothing to do)."""
+    """Run (or resume) the test gate of a proposal. Returns seconds to wait before retrying
+    when another live worker holds the gate, else None (done, or nothing to do)."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     claimed = _claim(proposal_id, holder)
     if not isinstance(claimed, TestRun):
@@ -262,30 +262,29 @@ def _decide(run_id: int, holder: str, apply_error: str = "") -> None:
             lifecycle.proposal_pass_test_gate(proposal=proposal)
 
 
-def gate_sweep(*, now: datetime | None = None) -> list[int]:
-    """Re-enqueue gates whose enqueue was lost or whose worker died; returns their proposal ids.
+def gate_runs_to_resume(*, now: datetime) -> list[int]:
+    """Proposals whose gate run was never started or whose worker died; marks them re-enqueued.
 
     Queued for more than GATE_REQUEUE_AFTER_S (default: the smaller of 60 s and the gate time
-    limit) with no start: the on_commit enqueue was lost. Running with an expired lease, or
-    started more than GATE_TIME_LIMIT_S ago: the worker died. Each is re-enqueued at most once
-    per GATE_REQUEUE_AFTER_S; running it twice is harmless (see gate_run).
+    limit) with no start: the publish after commit was lost (a broker outage). Running with an
+    expired lease, or started more than GATE_TIME_LIMIT_S ago: the worker died. Each is returned
+    at most once per GATE_REQUEUE_AFTER_S; running a gate twice is harmless (see gate_run).
     """
-    from patches.tasks import run_test_gate
-
-    now = now or timezone.now()
     limit = settings.GATE_TIME_LIMIT_S
-    requeue_after = timedelta(seconds=getattr(settings, "GATE_REQUEUE_AFTER_S", min(60, limit)))
     stale = Q(status=GateStatus.QUEUED) | Q(status=GateStatus.RUNNING) & (
         Q(lease_until__lt=now)
         | Q(lease_until__isnull=True)
         | Q(started_at__lt=now - timedelta(seconds=limit))
     )
     runs = TestRun.objects.filter(
-        stale, proposal__status=ProposalStatus.TESTING, enqueued_at__lt=now - requeue_after
+        stale, proposal__status=ProposalStatus.TESTING, enqueued_at__lt=now - requeue_after()
     )
     proposal_ids = list(runs.order_by("pk").values_list("proposal_id", flat=True)[:1000])
-    for proposal_id in proposal_ids:
-        TestRun.objects.filter(proposal_id=proposal_id).update(enqueued_at=now)
-        transaction.on_commit(lambda pid=proposal_id: run_test_gate.delay(pid))  # type: ignore[misc]
-        logger.info("re-enqueued the test gate of proposal %s", proposal_id)
+    TestRun.objects.filter(proposal_id__in=proposal_ids).update(enqueued_at=now)
     return proposal_ids
+
+
+def requeue_after() -> timedelta:
+    """How long a gate may wait for a worker before the sweep publishes it again."""
+    limit = settings.GATE_TIME_LIMIT_S
+    return timedelta(seconds=getattr(settings, "GATE_REQUEUE_AFTER_S", min(60, limit)))

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
-from django.db import transaction
-
-from patches import rows
 from patches.models import Proposal, Target, TestDefinition, TestResult, TestRun
-from patches.testgate.publish import task_publish
-
-logger = logging.getLogger(__name__)
 
 
 class UnknownTestError(ValueError):
     """The agent named a test that does not exist or does not apply to this target's type."""
 
 
-def resolve_tests(
-    *, target: Target, requested: Sequence[str], has_mandatory: bool = True
-) -> list[TestDefinition]:
-    """The target's mandatory tests, then the requested ones; unknown names are refused.
-
-    has_mandatory=False (the caller knows the target has none) saves a query.
-    """
-    mandatory = list(target.mandatory_tests.order_by("name")) if has_mandatory else []
+def resolve_tests(*, target: Target, requested: Sequence[str]) -> list[TestDefinition]:
+    """The target's mandatory tests, then the requested ones; unknown names are refused."""
+    mandatory = list(target.mandatory_tests.order_by("name"))
     mandatory_names = {t.name for t in mandatory}
     wanted = [name for name in dict.fromkeys(requested) if name not in mandatory_names]
     found = {t.name: t for t in TestDefinition.objects.filter(name__in=wanted)} if wanted else {}
@@ -41,32 +29,16 @@ def resolve_tests(
     return tests
 
 
-def gate_schedule(*, proposal: Proposal, tests: Sequence[TestDefinition]) -> TestRun:
-    """Create the gate run with one pending result per test; enqueue it once the caller commits."""
-    run = TestRun(proposal=proposal, patch_hash=proposal.patch_hash)
-    rows.insert(run)  # on every submit's path: no query compilation (patches.rows)
+def gate_queue(*, proposal: Proposal, tests: Sequence[TestDefinition]) -> TestRun:
+    """The proposal's gate run, queued, with one pending result per test.
+
+    Committed with the proposal, it is the outbox of the gates' task: published after commit by
+    audit.gates, and re-found by the sweep (gate_runs_to_resume) if that publish is lost.
+    """
+    run = TestRun.objects.create(proposal=proposal, patch_hash=proposal.patch_hash)
     if tests:
         TestResult.objects.bulk_create(
             TestResult(run=run, test=test, name=test.name, position=index)
             for index, test in enumerate(tests)
         )
-    gate_enqueue_on_commit(proposal.pk)
     return run
-
-
-def gate_enqueue_on_commit(proposal_id: int) -> None:
-    """Queue the proposal's gate once the current transaction commits (now, outside one)."""
-    transaction.on_commit(lambda: _enqueue(proposal_id))
-
-
-def _enqueue(proposal_id: int) -> None:
-    from patches.tasks import run_test_gate
-
-    try:
-        task_publish(run_test_gate, proposal_id)
-    except Exception:
-        # The proposal and its queued run are committed; a broker outage must not turn that
-        # into an error for the agent. gate_sweep re-enqueues queued runs that never started.
-        logger.warning(
-            "could not enqueue the gate of proposal %s; the sweep will", proposal_id, exc_info=True
-        )

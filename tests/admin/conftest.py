@@ -11,11 +11,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from audit.models import Checkpoint, Event, Finding, Review
+from audit.gates import proposal_submit_and_gate
+from audit.models import Checkpoint, Finding, Review
 from console.models import WorkerHeartbeat
 from patches.canonical import canonical
-from patches.models import Proposal, Target, TestResult, TestRun
-from patches.submit import proposal_submit
+from patches.models import Event, Proposal, Target, TestResult, TestRun
 from tests.factories import (
     ROUTING,
     AgentPersona,
@@ -62,7 +62,7 @@ def world(admin_user: User) -> World:
     persona = make_agent("router-agent")
     patch = json.dumps([{"op": "replace", "path": "/routes/billing/weight", "value": 0.45}])
     body = canonical(signed_envelope(persona, proposal_body(target=target, patch=patch)))
-    proposal = proposal_submit(agent=persona.agent, body=body)
+    proposal = proposal_submit_and_gate(agent=persona.agent, body=body)
     run, _ = TestRun.objects.get_or_create(
         proposal=proposal, defaults={"patch_hash": proposal.patch_hash}
     )

@@ -13,13 +13,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from audit.models import Checkpoint, Event, Finding, Review
+from audit.gates import proposal_submit_and_gate
+from audit.models import Checkpoint, Finding, Review
 from console.models import WorkerHeartbeat
 from patches.canonical import canonical
 from patches.models import (
     Agent,
     AgentKey,
     AgentToken,
+    Event,
     Proposal,
     Signature,
     Target,
@@ -28,7 +30,6 @@ from patches.models import (
     TestResult,
     TestRun,
 )
-from patches.submit import proposal_submit
 from tests.admin.conftest import World
 from tests.factories import make_agent, proposal_body, signed_envelope
 
@@ -99,7 +100,7 @@ def test_search_by_patch_hash_finds_the_proposal(admin_client: Client, world: Wo
     body = canonical(
         signed_envelope(world.persona, proposal_body(target=world.target, patch=patch))
     )
-    other = proposal_submit(agent=world.persona.agent, body=body)
+    other = proposal_submit_and_gate(agent=world.persona.agent, body=body)
     page = admin_client.get(
         url(Proposal, "changelist"), {"q": world.proposal.patch_hash}
     ).content.decode()
@@ -142,7 +143,7 @@ def test_changelists_do_not_query_per_row(
         body = canonical(
             signed_envelope(world.persona, proposal_body(target=world.target, patch=patch))
         )
-        proposal = proposal_submit(agent=world.persona.agent, body=body)
+        proposal = proposal_submit_and_gate(agent=world.persona.agent, body=body)
         Review.objects.create(
             proposal=proposal, reviewer=world.proposal.reviews.get().reviewer, decision="approve",
             reason="ok", patch_hash=proposal.patch_hash, base_content_hash=proposal.base_content_hash,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.chain import event_hash
-from audit.models import Event
+from audit.verifier import event_hash
 from patches.canonical import format_timestamp
+from patches.models import Event
 from tests.api.conftest import assert_problem
 from tests.factories import make_agent, make_target
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.utils import timezone
 
-from audit.models import Event, Review
-from patches.models import Proposal, TargetVersion, TestResult
+from audit.models import Review
+from patches.models import Event, Proposal, TargetVersion, TestResult
 from tests.api.conftest import assert_problem
 from tests.factories import counts, make_agent, make_reviewer, make_test, threshold_patch
 

@@ -15,10 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from audit.models import Event
 from patches.agents import agent_key_revoke, agent_token_rotate
 from patches.canonical import canonical, hash_of
-from patches.models import Agent, AgentKey, Proposal, Signature, TargetVersion
+from patches.models import Agent, AgentKey, Event, Proposal, Signature, TargetVersion
 from tests.api.conftest import assert_problem
 from tests.factories import (
     ROUTING,
@@ -112,8 +111,7 @@ def test_it_checks_the_token_before_the_body_size(api, settings):
 def test_a_token_that_is_not_live_is_refused_before_anything_in_the_body(
     api, agent, good_envelope, settings, fault, token
 ):
-    # The submit authenticates inside its first query (patches.door), or on its own when the
-    # body is refused before that query: either way the 401 comes first.
+    # The API authenticates the bearer before the handler reads the body: the 401 comes first.
     settings.API_MAX_BODY_BYTES = 4096
     body = {
         "body over the limit": "x" * 5000,
@@ -530,23 +528,20 @@ def test_a_submission_costs_the_same_few_queries_however_many_tests_it_names(
 
     few = queries(tested, names[1:2])
     assert queries(tested, names[1:]) == few  # no query per test named
-    if on_postgres:
-        # The door's one read (the token too), then one statement for the rows and the event
-        # (patches.store), here inside a savepoint because the test runs in a transaction. A
-        # target with tests adds its mandatory and the requested tests' reads.
-        assert queries(bare, []) == 4
-        assert few == 6
-    else:
-        # The door's one read (the token too), three inserts and the log's head and insert
-        # (+ BEGIN and COMMIT where the backend logs them).
-        assert queries(bare, []) <= 9
-        assert few <= 12
+    # The token; the target with its version; the key; both replay checks in one read; the
+    # mandatory tests; the pending count; three inserts; the log's head and its insert; and
+    # the savepoint around the store (the test runs in a transaction). PostgreSQL adds the
+    # chain's advisory lock. A target with tests adds the requested tests' read and the
+    # results' insert.
+    bare = queries(bare, [])
+    assert bare == (14 if on_postgres else 13)
+    assert few == bare + 2
 
 
 def test_a_submission_with_several_faults_is_refused_for_the_first_in_contract_order(
     api, agent, good_envelope, routing, settings
 ):
-    # The door reads every fact in one query; the refusal must still name the earliest check.
+    # Each fault would be refused by a later check too; the refusal names the earliest one.
     accepted = good_envelope()
     assert api.submit(accepted).status_code == 201
     other = make_agent("agent-jones")
@@ -582,7 +577,7 @@ def test_a_submission_with_several_faults_is_refused_for_the_first_in_contract_o
     assert counts() == before
 
 
-def test_refusals_the_door_query_sees_leave_no_gap_in_proposal_ids(api, good_envelope, settings):
+def test_refused_submissions_leave_no_gap_in_proposal_ids(api, good_envelope, settings):
     first = good_envelope()
     assert api.submit(first).status_code == 201
     assert api.submit(first).status_code == 409  # a replay

@@ -9,8 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from audit.models import Event
-from patches.models import Proposal
+from patches.models import Event, Proposal
 from tests.api.conftest import assert_problem
 from tests.factories import (
     ROUTING,
@@ -26,7 +25,7 @@ from tests.factories import (
 @pytest.mark.django_db(transaction=True)
 def test_two_identical_submissions_at_once_give_one_201_and_one_409(monkeypatch):
     # The gate itself is not under test here; committed proposals would otherwise run it.
-    monkeypatch.setattr("patches.testgate.schedule._enqueue", lambda proposal_id: None)
+    monkeypatch.setattr("audit.gates._publish", lambda proposal_id: None)
     persona = make_agent("racer")
     target = make_target(name="router", patch_type="Routing", content=ROUTING)
     body = json.dumps(

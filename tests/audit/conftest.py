@@ -13,11 +13,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from audit.log import event_append
 from patches.agents import agent_key_revoke
 from patches.canonical import hash_of
 from patches.formats import content_hash, make_patch
 from patches.lifecycle import proposal_apply, proposal_reject
+from patches.log import event_append
 from patches.models import GateStatus, Proposal, ProposalStatus, Signature, Target, TestRun
 from tests.factories import (
     PROMPT,

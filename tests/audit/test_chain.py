@@ -7,15 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from audit.chain import (
+from audit.verifier import event_hash
+from patches.canonical import canonical, canonical_text, format_timestamp, is_canonical
+from patches.chain import (
     GENESIS_PREV_HASH,
     ChainBroken,
     ChainChecker,
-    event_bytes,
-    event_hash,
-    payload_is_canonical,
+    event_hash_input,
 )
-from patches.canonical import canonical, canonical_text, format_timestamp
 
 
 def _chain(payloads: list[dict]) -> list[tuple]:
@@ -50,7 +49,7 @@ def test_the_fast_bytes_are_the_canonical_bytes_of_the_event() -> None:
         "created_at": "2026-11-25T20:31:10.123456Z",
         "prev_hash": GENESIS_PREV_HASH,
     }
-    fast = event_bytes(
+    fast = event_hash_input(
         seq=7,
         kind=fields["kind"],
         actor=fields["actor"],
@@ -73,7 +72,7 @@ def test_the_fast_bytes_are_the_canonical_bytes_of_the_event() -> None:
     ],
 )
 def test_canonical_payloads_are_recognized(payload: dict) -> None:
-    assert payload_is_canonical(canonical_text(payload))
+    assert is_canonical(canonical_text(payload))
 
 
 @pytest.mark.parametrize(
@@ -93,7 +92,7 @@ def test_canonical_payloads_are_recognized(payload: dict) -> None:
     ],
 )
 def test_non_canonical_payloads_are_refused(text: str) -> None:
-    assert not payload_is_canonical(text)
+    assert not is_canonical(text)
 
 
 def test_a_good_chain_verifies_in_chunks() -> None:
@@ -153,7 +152,7 @@ def test_below_a_trusted_checkpoint_only_hashes_are_checked() -> None:
     # A non-canonical payload hashed as stored passes only where a checkpoint vouches for it.
     rows = _chain([{"n": n} for n in range(3)])
     odd = '{"n": 0}'
-    data = event_bytes(
+    data = event_hash_input(
         seq=1,
         kind="Thing",
         actor=rows[0][2],

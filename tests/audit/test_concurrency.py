@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from audit.log import event_append
-from audit.models import Event
 from audit.verify import verify_chain
+from patches.log import event_append
+from patches.models import Event
 
 WRITERS = 8
 EVENTS_EACH = 500

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from audit.checkpoints import checkpoint_sign
-from audit.models import Event
+from patches.models import Event
 from tests.audit.conftest import build_history, run_command
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from audit.chain import GENESIS_PREV_HASH, event_hash
-from audit.log import event_append
-from audit.models import Event
+from audit.verifier import event_hash
 from patches.canonical import canonical_text, format_timestamp
+from patches.chain import GENESIS_PREV_HASH
+from patches.log import event_append
+from patches.models import Event
 
 
 def test_the_first_event_links_to_the_zero_hash_and_the_next_to_it(db: None) -> None:

@@ -2,8 +2,9 @@
 
 import pytest
 
-from audit.models import Checkpoint, Event
+from audit.models import Checkpoint
 from audit.tasks import checkpoint_sign_periodic
+from patches.models import Event
 from tests.factories import make_target
 
 

@@ -7,8 +7,9 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from audit.checkpoints import checkpoint_sign
-from audit.log import event_append
-from audit.models import Checkpoint, Event
+from audit.models import Checkpoint
+from patches.log import event_append
+from patches.models import Event
 
 STATEMENTS = [
     "UPDATE audit_event SET actor = 'user:mallory' WHERE seq = 1",

@@ -7,12 +7,13 @@ import hashlib
 import pytest
 from django.db import connection
 
-from audit.chain import event_bytes
 from audit.checkpoints import CheckpointError, checkpoint_sign
-from audit.log import event_append
-from audit.models import Checkpoint, Event
+from audit.models import Checkpoint
 from audit.verify import verify_chain
 from patches.canonical import format_timestamp
+from patches.chain import event_hash_input
+from patches.log import event_append
+from patches.models import Event
 from tests.audit.conftest import build_history, drop_event_triggers, run_command
 
 
@@ -92,7 +93,7 @@ def test_an_inserted_event_fails_where_the_chain_stops_linking(chain: list[Event
     moment = chain[4].created_at
     created = format_timestamp(moment)
     payload = '{"n":0}'
-    data = event_bytes(
+    data = event_hash_input(
         seq=6,
         kind="Thing",
         actor="user:test",
@@ -140,7 +141,7 @@ def test_a_rewritten_tail_is_caught_by_the_checkpoint(chain: list[Event]) -> Non
     # Rewrite event 10 *and* its hash consistently: only the signed head can tell.
     row = Event.objects.get(seq=10)
     payload = '{"n":10,"text":"rewritten"}'
-    data = event_bytes(
+    data = event_hash_input(
         seq=10,
         kind=row.kind,
         actor=row.actor,
@@ -183,7 +184,7 @@ def test_a_non_canonical_payload_is_named_even_below_a_checkpoint(chain: list[Ev
     drop_event_triggers()
     row = Event.objects.get(seq=3)
     payload = '{"text":"event 3", "n":3}'
-    data = event_bytes(
+    data = event_hash_input(
         seq=3,
         kind=row.kind,
         actor=row.actor,

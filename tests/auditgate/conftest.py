@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from audit.gate import audit_gate_run
 from audit.reviews import review_record
 from patches.canonical import canonical, hash_of
 from patches.lifecycle import proposal_pass_test_gate
@@ -43,7 +44,7 @@ def _fast_passwords(settings: Any) -> None:
 def _no_gate_enqueue(monkeypatch: pytest.MonkeyPatch) -> None:
     # These tests pass the test gate by calling its service (gate_pass below); the Celery
     # task would need the runner, which another area owns.
-    monkeypatch.setattr("patches.testgate.schedule._enqueue", lambda proposal_id: None)
+    monkeypatch.setattr("audit.gates._publish", lambda proposal_id: None)
 
 
 def routing_target(name: str = "router", **extra: Any) -> Target:
@@ -63,7 +64,10 @@ def gate_pass(proposal: Proposal) -> Proposal:
     TestRun.objects.filter(proposal=proposal).update(
         status=GateStatus.PASSED, finished_at=timezone.now()
     )
-    return proposal_pass_test_gate(proposal=proposal)
+    proposal_pass_test_gate(proposal=proposal)
+    audit_gate_run(proposal_id=proposal.pk)
+    proposal.refresh_from_db()
+    return proposal
 
 
 def proposal_make(

@@ -85,6 +85,16 @@ def test_an_admin_may_review_any_target_even_one_with_owners(agent, rob):
     assert review_refusal(user=admin, proposal=proposal) is None
 
 
+def test_staff_who_are_not_superusers_are_not_admins_and_may_not_review_owned_targets(agent, rob):
+    staff = User.objects.create_user("sam", password="correct horse battery", is_staff=True)
+    target = routing_target()
+    target.owners.add(rob)
+    proposal = proposal_make(agent, target, weight("billing", 2.0))
+    assert review_refusal(user=staff, proposal=proposal) == (
+        f"Only the owners of {target.name} may review it (rob)."
+    )
+
+
 def test_each_person_reviews_a_proposal_once(proposal, rita):
     approve(proposal, rita)
     proposal.refresh_from_db()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from audit.models import Event, Finding
-from patches.models import ProposalStatus, Target
+from audit.models import Finding
+from patches.models import Event, ProposalStatus, Target
 from tests.auditgate.conftest import json_patch, proposal_make, routing_target, weight
 
 pytestmark = pytest.mark.django_db

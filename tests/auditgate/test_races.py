@@ -13,10 +13,9 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
-from audit.models import Event
 from audit.reviews import ReviewRefused, review_record
 from patches.lifecycle import TransitionError
-from patches.models import Proposal, ProposalStatus, TargetVersion
+from patches.models import Event, Proposal, ProposalStatus, TargetVersion
 from tests.auditgate.conftest import approve, gate_pass, proposal_make, routing_target, weight
 from tests.auditgate.test_reviews import chain_verifies
 

@@ -8,12 +8,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from audit.access import review_refusal
-from audit.models import Event
 from audit.replay import targets_replay
 from audit.revert import RevertError, revert_propose
 from audit.reviews import ReviewRefused
 from patches.canonical import canonical, hash_of
-from patches.models import ProposalStatus, TargetVersion
+from patches.models import Event, ProposalStatus, TargetVersion
 from patches.signing import console_public_key, verify
 from tests.auditgate.conftest import approve, gate_pass, proposal_make, routing_target, weight
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from audit.models import Event
+from patches.models import Event
 from tests.auditgate.conftest import routing_target
 
 pytestmark = pytest.mark.django_db

@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from audit.chain import GENESIS_PREV_HASH, event_hash
-from audit.models import Event, Review
+from audit.models import Review
 from audit.reviews import CHANGED_SINCE_LOADED, ReviewRefused, review_record, review_state
+from audit.verifier import event_hash
 from patches.agents import agent_key_revoke
 from patches.canonical import format_timestamp
-from patches.models import ProposalStatus, TargetVersion
+from patches.chain import GENESIS_PREV_HASH
+from patches.models import Event, ProposalStatus, TargetVersion
 from tests.auditgate.conftest import (
     approve,
     json_patch,

@@ -12,10 +12,10 @@ import pytest
 from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
+from audit.gates import run_gates
 from audit.reviews import review_record
 from console.celery import app as celery_app
 from patches.signing import console_private_key, private_key_pem
-from patches.tasks import run_test_gate
 from tests.browser.conftest import Watched, login, screenshot
 from tests.console.conftest import in_review, prompt_patch, submit
 from tests.factories import PROMPT, make_agent, make_reviewer, make_target, make_test
@@ -46,11 +46,10 @@ def real_worker(transactional_db, tmp_path, monkeypatch) -> Iterator[None]:  # t
     celery_app.conf.task_always_eager = False
     connection = celery_app.connection_for_write("filesystem://", transport_options=options)
     monkeypatch.setattr(
-        run_test_gate,
+        run_gates,
         "delay",
-        lambda pid: run_test_gate.apply_async(args=[pid], connection=connection),
+        lambda pid: run_gates.apply_async(args=[pid], connection=connection),
     )
-    # Not the Redis shortcut of patches.testgate.publish, whatever broker the suite runs with.
     monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")  # what conf.broker_url reads first
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "CELERY", "DATABASE"))

@@ -8,10 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from audit.gates import gates_run, proposal_submit_and_gate
 from patches.formats import make_patch
 from patches.models import Proposal, Target
-from patches.submit import proposal_submit
-from patches.testgate.runner import gate_run
 from tests.factories import (
     PROMPT,
     AgentPersona,
@@ -49,12 +48,14 @@ def submit(
         reasoning=reasoning,
         test_requirements=tests,
     )
-    return proposal_submit(agent=persona.agent, body=canonical_body(signed_envelope(persona, body)))
+    return proposal_submit_and_gate(
+        agent=persona.agent, body=canonical_body(signed_envelope(persona, body))
+    )
 
 
 def run_gate(proposal: Proposal) -> Proposal:
-    """What the Celery task does, inline: tests run, then in_review (or rejected)."""
-    gate_run(proposal_id=proposal.pk)
+    """What the Celery task does, inline: the test gate, then the audit gate."""
+    gates_run(proposal_id=proposal.pk)
     proposal.refresh_from_db()
     return proposal
 

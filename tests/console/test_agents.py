@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from audit.models import Event
 from patches.agents import agent_for_token
-from patches.models import AgentKey
+from patches.models import AgentKey, Event
 from tests.console.conftest import client_for
 
 
@@ -18,6 +17,15 @@ def test_reviewers_may_not_revoke_or_rotate(agent, rita):
     client = client_for(rita)
     assert client.post(f"/agents/keys/{agent.key_id}/revoke/").status_code == 403
     assert client.post("/agents/agent-smith/token/").status_code == 403
+    assert AgentKey.objects.get(key_id=agent.key_id).revoked_at is None
+
+
+def test_staff_who_are_not_superusers_are_not_admins_here(agent, rita):
+    rita.is_staff = True
+    rita.save()
+    client = client_for(rita)
+    assert client.get("/agents/").status_code == 403
+    assert client.post(f"/agents/keys/{agent.key_id}/revoke/").status_code == 403
     assert AgentKey.objects.get(key_id=agent.key_id).revoked_at is None
 
 

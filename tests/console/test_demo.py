@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from audit.models import Event
 from console.demo import demo_seed
-from patches.models import Agent, PatchType, Proposal, Target, TestDefinition
+from patches.models import Agent, Event, PatchType, Proposal, Target, TestDefinition
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from audit.checkpoints import checkpoint_sign
-from audit.models import Event
+from patches.models import Event
 from tests.console.conftest import client_for, in_review, prompt_patch, submit
 from tests.factories import make_target
 

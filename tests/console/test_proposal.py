@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from audit.models import Event, Review
-from patches.models import Target, TargetVersion
+from audit.models import Review
+from patches.models import Event, Target, TargetVersion
 from tests.console.conftest import client_for, in_review, prompt_patch, run_gate, submit
 from tests.factories import ROUTING, make_target, make_test
 

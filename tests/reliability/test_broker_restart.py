@@ -12,11 +12,9 @@ from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
 
-from audit.models import Event
+from audit.gates import gates_sweep, run_gates
 from console.celery import app as celery_app
-from patches.models import Proposal, ProposalStatus
-from patches.tasks import run_test_gate
-from patches.testgate.runner import gate_sweep
+from patches.models import Event, Proposal, ProposalStatus
 from tests.factories import ROUTING, make_agent, make_target, proposal_body, signed_envelope
 from tests.reliability.conftest import PrivateRedis, worker_start, worker_stop
 
@@ -35,10 +33,9 @@ def broker(private_redis: PrivateRedis, monkeypatch: Any, settings: Any) -> Priv
 
     def send(proposal_id: int) -> None:
         with celery_app.connection_for_write(private_redis.url) as connection:
-            run_test_gate.apply_async(args=[proposal_id], connection=connection, retry=False)
+            run_gates.apply_async(args=[proposal_id], connection=connection, retry=False)
 
-    monkeypatch.setattr(run_test_gate, "delay", send)
-    # Submits publish straight onto a Redis broker's queue (patches.testgate.publish).
+    monkeypatch.setattr(run_gates, "delay", send)
     monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url)  # what conf.broker_url reads first
     return private_redis
 
@@ -100,7 +97,7 @@ def test_gates_queued_before_a_redis_restart_are_refound_by_the_sweep(broker, tm
     assert broker.queue_length() == 0, "the restart was meant to lose the queued messages"
 
     later = timezone.now() + timedelta(seconds=5)
-    assert sorted(gate_sweep(now=later)) == sorted(ids)
+    assert sorted(gates_sweep(now=later)) == sorted(ids)
     assert broker.queue_length() == GATES
     _sweep_until_decided(ids, tmp_path / "worker.log", broker)
     _one_gate_outcome_each(ids)
@@ -126,6 +123,6 @@ def test_a_proposal_submitted_while_redis_is_down_is_accepted_and_gated_after_it
         f"proposal {stored[0][0]} was stored but the agent got {response.status_code}: "
         f"{response.content[:300]!r}"
     )
-    assert gate_sweep(now=timezone.now() + timedelta(seconds=5)) == [stored[0][0]]
+    assert gates_sweep(now=timezone.now() + timedelta(seconds=5)) == [stored[0][0]]
     _sweep_until_decided([stored[0][0]], tmp_path / "worker.log", broker)
     _one_gate_outcome_each([stored[0][0]])

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, close_old_connections, connection
 
+from audit.gates import proposal_submit_and_gate
 from audit.reviews import ReviewRefused, review_record
 from patches.models import Proposal, ProposalStatus, Target
-from patches.submit import SubmitRefused, proposal_submit
+from patches.submit import SubmitRefused
 from tests.factories import (
     ROUTING,
     make_agent,
@@ -40,7 +41,9 @@ def _submitter(
             patch = json.dumps([{"op": "replace", "path": "/threshold", "value": 1.0 + n / 1000}])
             body = json.dumps(signed_envelope(persona, proposal_body(target=target, patch=patch)))
             try:
-                proposal_submit(agent=persona.agent, body=body)  # the gate runs eagerly on commit
+                proposal_submit_and_gate(
+                    agent=persona.agent, body=body
+                )  # the gate runs eagerly on commit
                 counter[0] += 1
             except SubmitRefused:
                 pass  # stale base or too many pending: expected under the race

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from django.db import close_old_connections, connection
 
-from audit.log import _CHAIN_LOCK_KEY
 from patches.agents import agent_key_revoke
+from patches.log import CHAIN_LOCK_KEY
 from patches.models import AgentKey
 from tests.factories import make_agent
 
@@ -49,7 +49,7 @@ def test_a_key_revocation_waiting_for_the_chain_lock_does_not_block_a_committing
     ):
         # The submit's side: it holds the chain lock, as it does from its event to its COMMIT.
         submit.execute("BEGIN")
-        submit.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+        submit.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
 
         def revoke() -> None:
             try:

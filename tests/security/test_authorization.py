@@ -19,9 +19,9 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from audit.models import Event, Review
+from audit.models import Review
 from audit.reviews import review_record
-from patches.models import AgentKey, AgentToken, Proposal, Target, TargetVersion
+from patches.models import AgentKey, AgentToken, Event, Proposal, Target, TargetVersion
 from tests.factories import (
     ROUTING,
     AgentPersona,

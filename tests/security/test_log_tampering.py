@@ -11,17 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from audit.chain import (
+from audit.verify import event_rows, verify_chain
+from patches.canonical import canonical_text, format_timestamp
+from patches.chain import (
     GENESIS_PREV_HASH,
     ChainBroken,
     ChainChecker,
     EventRow,
-    event_bytes,
+    event_hash_input,
 )
-from audit.log import event_append
-from audit.models import Event
-from audit.verify import event_rows, verify_chain
-from patches.canonical import canonical_text, format_timestamp
+from patches.log import event_append
+from patches.models import Event
 from tests.audit.conftest import drop_event_triggers, run_command
 
 CASES = 1_000
@@ -31,7 +31,7 @@ KINDS = ["PatchProposed", "TestGatePassed", "ReviewRecorded", "PatchApplied", "P
 
 
 def _hash(seq: int, kind: str, actor: str, payload: str, created_at: str, prev_hash: str) -> str:
-    data = event_bytes(
+    data = event_hash_input(
         seq=seq,
         kind=kind,
         actor=actor,

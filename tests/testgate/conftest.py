@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from audit.models import Event
+from audit.gates import proposal_submit_and_gate
 from patches.canonical import canonical
-from patches.models import Proposal, Target, TestDefinition
-from patches.submit import proposal_submit
+from patches.models import Event, Proposal, Target, TestDefinition
 from patches.testgate.runner import gate_run
 from tests.factories import (
     PROMPT,
@@ -75,7 +74,9 @@ def submit(
 ) -> Proposal:
     target.refresh_from_db()
     fields = proposal_body(target=target, patch=patch, test_requirements=requested or [])
-    return proposal_submit(agent=persona.agent, body=canonical(signed_envelope(persona, fields)))
+    return proposal_submit_and_gate(
+        agent=persona.agent, body=canonical(signed_envelope(persona, fields))
+    )
 
 
 def gate(

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from audit.models import Event
+from audit.gates import gates_sweep
 from patches.lifecycle import TransitionError, proposal_apply, proposal_withdraw
-from patches.models import GateStatus, Proposal, TargetVersion, TestRun
+from patches.models import Event, GateStatus, Proposal, TargetVersion, TestRun
 from patches.models import TestOutcome as Outcome
 from patches.submit import SubmitRefused
-from patches.testgate.runner import MAX_ATTEMPTS, gate_run, gate_sweep
+from patches.testgate.runner import MAX_ATTEMPTS, gate_run
 from tests.factories import make_agent, make_test
 from tests.testgate.conftest import (
     gate,
@@ -180,7 +180,7 @@ def test_the_sweep_reenqueues_lost_and_stuck_gates_only(
         claimed_by="live",
     )
     with django_capture_on_commit_callbacks(execute=True):
-        requeued = gate_sweep()
+        requeued = gates_sweep()
     assert requeued == [lost.pk, stuck.pk]
     assert [gate_events(p) for p in (lost, stuck, live, withdrawn)] == [
         ["TestGatePassed"],
@@ -189,7 +189,7 @@ def test_the_sweep_reenqueues_lost_and_stuck_gates_only(
         [],
     ]
     # Just re-enqueued: the next sweep leaves them alone for a while.
-    assert gate_sweep() == []
+    assert gates_sweep() == []
 
 
 def test_a_gate_that_keeps_dying_gives_up_and_is_rejected(persona, prompt_target):
@@ -250,18 +250,18 @@ def test_apply_goes_through_after_the_gate_passed_for_the_patch_hash(persona, pr
 def test_a_failed_enqueue_leaves_the_run_queued_for_the_sweep(
     persona, prompt_target, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from patches.tasks import run_test_gate
+    from audit.gates import run_gates
 
     def broker_down(proposal_id):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(run_test_gate, "delay", broker_down)
+    monkeypatch.setattr(run_gates, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         proposal = submit(persona, prompt_target, PATCH)
     assert proposal.test_run.status == GateStatus.QUEUED
     monkeypatch.undo()
     with django_capture_on_commit_callbacks(execute=True):
-        assert gate_sweep(now=timezone.now() + timedelta(minutes=5)) == [proposal.pk]
+        assert gates_sweep(now=timezone.now() + timedelta(minutes=5)) == [proposal.pk]
     proposal.refresh_from_db()
     assert proposal.status == "in_review"
 

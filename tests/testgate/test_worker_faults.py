@@ -11,12 +11,10 @@ from collections import Counter
 import pytest
 from django.db import close_old_connections
 
-from audit.models import Event
+from audit.gates import gates_sweep, run_gates
 from console.celery import app as celery_app
-from patches.models import Proposal, TestResult, TestRun
+from patches.models import Event, Proposal, TestResult, TestRun
 from patches.models import TestOutcome as Outcome
-from patches.tasks import run_test_gate
-from patches.testgate.runner import gate_sweep
 from tests.factories import make_agent, make_test
 from tests.testgate.conftest import prompt_diff, submit, target_of
 from tests.testgate.worker import (
@@ -45,10 +43,9 @@ def broker(monkeypatch, settings):
     connection = celery_app.connection_for_write(REDIS_URL)
 
     def send(proposal_id: int) -> None:
-        run_test_gate.apply_async(args=[proposal_id], connection=connection)
+        run_gates.apply_async(args=[proposal_id], connection=connection)
 
-    monkeypatch.setattr(run_test_gate, "delay", send)
-    # Submits publish straight onto a Redis broker's queue (patches.testgate.publish).
+    monkeypatch.setattr(run_gates, "delay", send)
     monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)  # what conf.broker_url reads first
     yield
     connection.release()
@@ -75,7 +72,7 @@ def _wait(predicate, timeout_s: float, sweep: bool = False) -> bool:
         if predicate():
             return True
         if sweep:
-            gate_sweep()
+            gates_sweep()
         time.sleep(0.2)
     return False
 

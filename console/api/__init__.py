@@ -14,8 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from patches.api import events, proposals, targets
-from patches.api.problems import (
+from console.api import events, proposals, targets
+from console.api.problems import (
     KINDS,
     PROBLEM_MEDIA_TYPE,
     Problem,
@@ -24,8 +24,8 @@ from patches.api.problems import (
     problem_components,
     problem_response,
 )
-from patches.api.schemas import Ping
-from patches.api.submit_schema import envelope_schema
+from console.api.schemas import Ping
+from console.api.submit_schema import envelope_schema
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.conf import settings
 
+from patches.patch_types import PATCH_TYPE_NAMES
+
 
 def envelope_schema() -> dict[str, Any]:
     """The schema with today's limits from settings."""
@@ -36,7 +38,7 @@ _ENVELOPE_SCHEMA: dict[str, Any] = {
             "properties": {
                 "patch_type": {
                     "type": "string",
-                    "enum": ["Prompt", "Policy", "Routing", "Config", "Tools"],
+                    "enum": list(PATCH_TYPE_NAMES),
                 },
                 "target": {"type": "string", "minLength": 1},
                 "base_version": {"type": "integer", "minimum": 1, "maximum": 2**53 - 1},

@@ -6,14 +6,14 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
-from ninja import Path, Query, Router
-from ninja.errors import AuthenticationError
+from django.http import HttpRequest
+from ninja import Path, Query, Router, Status
 
-from patches.api.auth import agent_auth, deferred_agent_auth, request_agent, request_token
-from patches.api.problems import Problem
-from patches.api.schemas import Problem as ProblemSchema
-from patches.api.schemas import (
+from audit.gates import proposal_submit_and_gate
+from console.api.auth import agent_auth, request_agent
+from console.api.problems import Problem
+from console.api.schemas import Problem as ProblemSchema
+from console.api.schemas import (
     ProposalOut,
     ProposalSummary,
     Submitted,
@@ -21,7 +21,7 @@ from patches.api.schemas import (
 from patches.canonical import format_timestamp
 from patches.lifecycle import TransitionError, proposal_withdraw
 from patches.models import Agent, Proposal, ProposalStatus
-from patches.submit import SubmitRefused, authenticated, proposal_submit
+from patches.submit import SubmitRefused
 
 router = Router(tags=["proposals"], auth=agent_auth)
 
@@ -61,34 +61,21 @@ def _read_body(request: HttpRequest) -> bytes:
     "/proposals",
     response={201: Submitted, **SUBMIT_ERRORS},
     summary="Submit a signed proposal",
-    # The token is authenticated in the submit's first query (patches.door), in contract order.
-    auth=deferred_agent_auth,
 )
-def proposals_submit(request: HttpRequest) -> JsonResponse:
-    token = request_token(request)
+def proposals_submit(request: HttpRequest) -> Status:
     try:
-        try:
-            body = _read_body(request)
-        except Problem:
-            authenticated(token)  # a bad token is refused before a body over the limit
-            raise
-        proposal = proposal_submit(agent=token, body=body)
+        proposal = proposal_submit_and_gate(agent=request_agent(request), body=_read_body(request))
     except SubmitRefused as exc:
-        if exc.problem == "unauthorized":
-            raise AuthenticationError from exc  # the same 401 as every other endpoint's
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         raise Problem(exc.problem, exc.detail, headers=headers) from exc
-    # Rendered here, not through ninja's validation of the Submitted schema (which documents
-    # these four fields): this is the API's busiest write, and the check cost more than the
-    # rendering (docs/performance.md). The conformance tests check the response against it.
-    return JsonResponse(
+    return Status(
+        201,
         {
             "id": proposal.pk,
             "patch_hash": proposal.patch_hash,
             "status": proposal.status,
             "url": proposal_url(proposal),
         },
-        status=201,
     )
 
 

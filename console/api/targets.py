@@ -8,10 +8,10 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Router
 
-from patches.api.auth import agent_auth
-from patches.api.problems import Problem
-from patches.api.schemas import Problem as ProblemSchema
-from patches.api.schemas import TargetOut, TargetSummary
+from console.api.auth import agent_auth
+from console.api.problems import Problem
+from console.api.schemas import Problem as ProblemSchema
+from console.api.schemas import TargetOut, TargetSummary
 from patches.models import Target, TargetVersion
 
 router = Router(tags=["targets"], auth=agent_auth)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.apps import apps
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from patches.api.auth import agent_auth
-from patches.api.schemas import EventOut
-from patches.api.schemas import Problem as ProblemSchema
+from console.api.auth import agent_auth
+from console.api.schemas import EventOut
+from console.api.schemas import Problem as ProblemSchema
 from patches.canonical import format_timestamp
+from patches.models import Event
 
 router = Router(tags=["events"], auth=agent_auth)
 
@@ -30,9 +30,7 @@ def events_list(
     after: int = Query(0, ge=0, le=MAX_SEQ),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[dict[str, Any]]:
-    # Looked up by name: patches may not import the audit app (console → audit → patches).
-    event_model = apps.get_model("audit", "Event")
-    rows = event_model.objects.filter(seq__gt=after).order_by("seq")[:limit]
+    rows = Event.objects.filter(seq__gt=after).order_by("seq")[:limit]
     return [
         {
             "seq": row.seq,
