@@ -1,10 +1,10 @@
-"""Test-gate latency: submit to gate result (built-in tests) against a bare Celery round trip.
+"""Gate latency: submit to both gates' results (built-in tests) against a bare Celery round trip.
 
 `python -m bench.gate_bench [--rounds N]` runs in its own throwaway database with one real
 prefork worker on the configured broker (CELERY_BROKER_URL; the filesystem transport by
 default); `run()` returns the figures for `make bench`. The baseline is the console's own
-heartbeat task (one upsert), observed through its row; a gate is observed through its
-proposal leaving `testing`. Both are polled the same way, interleaved round by round, so broker
+heartbeat task (one upsert), observed through its row; the gates through the proposal's
+AuditChecked event (the test gate ran, then the audit gate: it can be reviewed). Both are polled the same way, interleaved round by round, so broker
 and polling latency weigh the same on each side. Goal: gate p50 under 10x the round trip.
 """
 
@@ -75,10 +75,11 @@ def _setup() -> tuple[Any, Any, Any]:
 
 
 def _gate(target: Any, agent: Any, private_key: Any, n: int) -> float:
+    from audit.gate import AUDIT_CHECKED
+    from audit.gates import proposal_submit_and_gate
     from patches.canonical import canonical
-    from patches.models import Proposal
+    from patches.models import Event
     from patches.signing import key_id_of, raw_public_key, sign
-    from patches.submit import proposal_submit
 
     lines = PROMPT.splitlines()
     patch = f"--- a/prompt\n+++ b/prompt\n@@ -2 +2 @@\n-{lines[1]}\n+Answer politely, round {n}.\n"
@@ -102,10 +103,10 @@ def _gate(target: Any, agent: Any, private_key: Any, n: int) -> float:
         }
     )
     started = time.perf_counter()
-    proposal = proposal_submit(agent=agent, body=body)  # enqueues on commit (autocommit here)
-    pending = Proposal.objects.filter(pk=proposal.pk, status="testing")
-    elapsed = _wait_until(lambda: not pending.exists(), started)
-    return elapsed
+    # Publishes on commit (autocommit here); done once both gates ran and it can be reviewed.
+    proposal = proposal_submit_and_gate(agent=agent, body=body)
+    audited = Event.objects.filter(proposal_id=proposal.pk, kind=AUDIT_CHECKED)
+    return _wait_until(audited.exists, started)
 
 
 def run(rounds: int = ROUNDS) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Concurrent appends on PostgreSQL: eight writers, one chain, no gaps and no forks."""
+"""Concurrent appends on PostgreSQL: eight writers, one chain, no gaps, no forks, and time that
+never runs backwards along seq."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ def test_eight_concurrent_writers_make_one_unbroken_chain() -> None:
     assert Event.objects.values("prev_hash").distinct().count() == WRITERS * EVENTS_EACH
     # Each writer's events are in its own order.
     assert all(result == sorted(result) for result in results)
+    # created_at is taken under the chain lock: it never runs backwards along seq.
+    stamps = list(Event.objects.order_by("seq").values_list("created_at", flat=True))
+    assert stamps == sorted(stamps)
     verification = verify_chain()
     assert verification.ok, verification.message
     assert verification.count == WRITERS * EVENTS_EACH
