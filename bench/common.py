@@ -99,6 +99,8 @@ def django_ready(database_url: str | None = None, *, var_dir: str | None = None)
         os.environ["DATABASE_URL"] = database_url
         if var_dir is not None:
             os.environ["VAR_DIR"] = var_dir
+    # Measure as deployed: with DEBUG on, Django renders and keeps every query it runs.
+    os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
     django.setup()
     from django.core.management import call_command

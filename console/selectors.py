@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from audit.gate import AUDIT_CHECKED, audit_gate_has_run
 from audit.models import Checkpoint, Finding, Review, Severity
 from console.views.access import Viewer, visible_proposals, visible_targets
 from patches.formats import PatchError
@@ -145,6 +146,11 @@ class ProposalPage:
         return sum(1 for review in self.reviews if review.decision == "approve")
 
     @property
+    def audited(self) -> bool:
+        """The audit gate has checked this proposal (its AuditChecked event is in the log)."""
+        return any(event.kind == AUDIT_CHECKED for event in self.events)
+
+    @property
     def findings_by_severity(self) -> dict[str, int]:
         counts = {severity: 0 for severity in Severity.values}
         for finding in self.findings:
@@ -160,6 +166,10 @@ def gate_of(proposal: Proposal) -> tuple[TestRun | None, list[TestResult]]:
 
 
 def gate_finished(proposal: Proposal, run: TestRun | None) -> bool:
+    """Both gates are done: the test gate decided and, for a proposal in review, the audit gate
+    (which runs right after it, in its own transaction) has checked it too."""
+    if proposal.status == ProposalStatus.IN_REVIEW:
+        return audit_gate_has_run(proposal)
     if proposal.status != ProposalStatus.TESTING:
         return True
     return run is not None and run.status in ("passed", "failed")

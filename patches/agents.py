@@ -28,9 +28,13 @@ def token_hash(token: str) -> str:
 
 def agent_for_token(token: str) -> Agent | None:
     """The active agent whose live token this is, or None."""
-    return Agent.objects.filter(
-        is_active=True, tokens__token_hash=token_hash(token), tokens__revoked_at__isnull=True
-    ).first()
+    try:
+        # get(), not first(): token_hash is unique, and first() would sort by name for nothing.
+        return Agent.objects.get(
+            is_active=True, tokens__token_hash=token_hash(token), tokens__revoked_at__isnull=True
+        )
+    except Agent.DoesNotExist:
+        return None
 
 
 @dataclass(frozen=True)

@@ -151,9 +151,10 @@ def envelope_parse(body: bytes | str) -> Envelope:
 
 
 def _check_signing_key(*, agent: Agent, envelope: Envelope) -> AgentKey:
-    key = AgentKey.objects.filter(key_id=envelope.key_id).first()
-    if key is None:
-        raise SubmitRefused("unknown-key", f"key {envelope.key_id} is not registered")
+    try:
+        key = AgentKey.objects.get(key_id=envelope.key_id)
+    except AgentKey.DoesNotExist:
+        raise SubmitRefused("unknown-key", f"key {envelope.key_id} is not registered") from None
     if key.agent_id != agent.pk:
         raise SubmitRefused(
             "key-not-yours", f"key {envelope.key_id} is not a key of agent {agent.name}"
@@ -215,14 +216,13 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
     envelope = envelope_parse(body)
     fields = envelope.proposal
     patch_hash = sha256_hash(envelope.signed)
-    # The target with its current version, in one read.
-    base = (
-        TargetVersion.objects.select_related("target")
-        .filter(target__name=fields["target"], version=F("target__version"))
-        .first()
-    )
-    if base is None:
-        raise SubmitRefused("unknown-target", f"no target named {fields['target']!r}")
+    try:
+        # The target with its current version, in one read.
+        base = TargetVersion.objects.select_related("target").get(
+            target__name=fields["target"], version=F("target__version")
+        )
+    except TargetVersion.DoesNotExist:
+        raise SubmitRefused("unknown-target", f"no target named {fields['target']!r}") from None
     target = base.target
     if fields["patch_type"] != target.patch_type:
         raise SubmitRefused(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+from audit.gate import audit_gate_run
 from audit.models import Review
 from patches.models import Event, Target, TargetVersion
+from patches.testgate.runner import gate_run
 from tests.console.conftest import client_for, in_review, prompt_patch, run_gate, submit
 from tests.factories import ROUTING, make_target, make_test
 
@@ -134,6 +136,27 @@ def test_the_gate_partial_polls_while_testing_and_stops_when_done(agent, target,
     assert 'data-finished="true"' in done.content.decode()
     assert done["HX-Refresh"] == "true"
     assert 'hx-trigger="every 1s"' not in client.get(f"/proposals/{proposal.pk}/").content.decode()
+
+
+def test_between_the_two_gates_the_page_keeps_polling_and_offers_no_decision(agent, target, rita):
+    proposal = submit(agent, target)
+    gate_run(proposal_id=proposal.pk)  # the test gate passed; the audit gate has not run yet
+    client = client_for(rita)
+    page = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    assert "The audit gate is checking this proposal." in page
+    assert "No findings." not in page
+    assert 'hx-trigger="every 1s"' in page
+    assert "The audit gate has not checked this proposal yet" in page
+    assert '<label for="id_reason">Reason</label>' not in page
+    partial = client.get(f"/proposals/{proposal.pk}/gate/", HTTP_HX_REQUEST="true")
+    assert "HX-Refresh" not in partial
+
+    audit_gate_run(proposal_id=proposal.pk)
+    done = client.get(f"/proposals/{proposal.pk}/gate/", HTTP_HX_REQUEST="true")
+    assert done["HX-Refresh"] == "true"
+    page = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    assert "The audit gate is checking this proposal." not in page
+    assert '<label for="id_reason">Reason</label>' in page
 
 
 def test_failed_tests_show_their_output_escaped(agent, rita):

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from celery.signals import after_task_publish, before_task_publish
 from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
@@ -79,6 +80,28 @@ def _one_gate_outcome_each(ids: list[int]) -> None:
             proposal_id=proposal_id, kind__in=["TestGatePassed", "PatchRejected"]
         ).count()
         assert outcomes == 1, f"proposal {proposal_id} has {outcomes} gate outcomes"
+
+
+def test_gate_tasks_go_through_celerys_publish_so_its_signals_fire(broker):
+    published: list[tuple[str, str]] = []
+
+    def before(sender: str, **_: Any) -> None:
+        published.append(("before", sender))
+
+    def after(sender: str, **_: Any) -> None:
+        published.append(("after", sender))
+
+    before_task_publish.connect(before, weak=False)
+    after_task_publish.connect(after, weak=False)
+    try:
+        persona = make_agent("agent-smith")
+        target = make_target(name="router", patch_type="Routing", content=ROUTING)
+        assert _submit(Client(), persona, target, 2.0).status_code == 201
+    finally:
+        before_task_publish.disconnect(before)
+        after_task_publish.disconnect(after)
+    assert published == [("before", "audit.run_gates"), ("after", "audit.run_gates")]
+    assert broker.queue_length() == 1
 
 
 def test_gates_queued_before_a_redis_restart_are_refound_by_the_sweep(broker, tmp_path):
