@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,8 +19,7 @@ from patches.formats.unified_diff import apply_unified_diff, make_unified_diff
 from patches.models import Proposal
 from patches.signing import key_id_of, load_public_key_pem
 from tests.factories import PROMPT, ROUTING, make_target
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.standalone import frameworks_loaded_by
 
 
 def django_transport(client: Client):
@@ -65,16 +61,7 @@ def registered(db, tmp_path, settings):
 
 
 def test_the_client_imports_nothing_from_django():
-    code = "import sys, patches.client, patches.client.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'ninja')))"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert result.stdout.strip() == "[]"
+    assert frameworks_loaded_by("patches.client", "patches.client.__main__") == []
 
 
 def test_keygen_writes_a_private_key_only_its_owner_can_read_and_never_overwrites(tmp_path, capsys):
