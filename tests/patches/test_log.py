@@ -28,17 +28,3 @@ def test_the_payload_is_stored_as_canonical_text_and_hashed_per_the_contract(db:
         created_at=format_timestamp(stored.created_at),
         prev_hash=GENESIS_PREV_HASH,
     )
-
-
-def test_events_of_the_domain_are_chained(history) -> None:  # type: ignore[no-untyped-def]
-    kinds = list(Event.objects.values_list("kind", flat=True))
-    assert {
-        "TargetCreated",
-        "AgentKeyRegistered",
-        "PatchProposed",
-        "PatchApplied",
-        "PatchRejected",
-        "AgentKeyRevoked",
-    } <= set(kinds)
-    hashes = list(Event.objects.values_list("prev_hash", "hash"))
-    assert all(hashes[i][1] == hashes[i + 1][0] for i in range(len(hashes) - 1))
