@@ -82,7 +82,6 @@ def _check_compatibility(check: CheckInput, findings: list[FindingResult]) -> st
         # The type's shape is checked here; the target's own schema separately below, so the
         # reviewer learns which of the two failed.
         applied = apply_patch(
-            content_kind=check.content_kind,
             patch_type=check.patch_type,
             base=check.base_content,
             patch=check.patch,

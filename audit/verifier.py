@@ -21,7 +21,6 @@ import rfc8785
 
 from patches.canonical import JSONInputError, is_hash, parse_json, sha256_hash
 from patches.formats import PatchError, apply_patch, content_hash
-from patches.patch_types import patch_type_spec
 from patches.signing import SignatureError, key_id_of, verify_bytes
 
 EVENT_KEYS = {"seq", "kind", "actor", "payload", "created_at", "prev_hash", "hash"}
@@ -277,7 +276,6 @@ def replay(
             info = state["info"]
             try:
                 result = apply_patch(
-                    content_kind=patch_type_spec(info["patch_type"]).content_kind,
                     patch_type=info["patch_type"],
                     base=state["content"],
                     patch=proposal["patch"],

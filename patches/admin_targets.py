@@ -14,7 +14,6 @@ from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.formats import PatchError, normalize_content
 from patches.log import event_append
 from patches.models import Target, TargetVersion
-from patches.patch_types import UnknownPatchType, patch_type_spec
 from patches.targets import TargetError, target_create
 
 # --- targets ----------------------------------------------------------------------------
@@ -47,12 +46,11 @@ class TargetCreateForm(forms.ModelForm):
         if patch_type and content is not None:
             try:
                 normalize_content(
-                    content_kind=patch_type_spec(patch_type).content_kind,
                     patch_type=patch_type,
                     raw=content,
                     schema=cleaned.get("schema"),
                 )
-            except (PatchError, UnknownPatchType) as exc:
+            except PatchError as exc:
                 self.add_error("content", f"The content does not fit a {patch_type} target: {exc}")
         return cleaned
 

@@ -31,7 +31,7 @@ def target_create(
     audit_rules: dict[str, Any] | None = None,
 ) -> Target:
     try:
-        spec = patch_type_spec(patch_type)
+        patch_type_spec(patch_type)  # refuse an unknown type before any other check
     except UnknownPatchType as exc:
         raise TargetError(str(exc)) from exc
     if Target.objects.filter(name=name).exists():
@@ -46,9 +46,7 @@ def target_create(
     missing = sorted(set(tests) - {d.name for d in definitions})
     if missing:
         raise TargetError(f"unknown tests: {', '.join(missing)}")
-    stored = normalize_content(
-        content_kind=spec.content_kind, patch_type=patch_type, raw=content, schema=schema
-    )
+    stored = normalize_content(patch_type=patch_type, raw=content, schema=schema)
     with transaction.atomic():
         target = Target.objects.create(
             name=name,
@@ -79,11 +77,7 @@ def target_create(
 
 
 def _format_of(target: Target) -> dict[str, Any]:
-    return {
-        "content_kind": target.content_kind,
-        "patch_type": target.patch_type,
-        "schema": target.schema,
-    }
+    return {"patch_type": target.patch_type, "schema": target.schema}
 
 
 def target_patch_apply(*, target: Target, base: str, patch: str) -> Applied:

@@ -14,7 +14,7 @@ from patches.canonical import CanonicalizationError, canonical_text, parse_json,
 from patches.formats.errors import PatchError
 from patches.formats.json_patch import apply_json_patch, make_json_patch
 from patches.formats.unified_diff import apply_unified_diff, make_unified_diff
-from patches.patch_types import patch_type_spec
+from patches.patch_types import UnknownPatchType, patch_type_spec
 
 __all__ = [
     "Applied",
@@ -47,12 +47,17 @@ def _check_text(text: str, what: str) -> str:
     return text
 
 
-def normalize_content(*, content_kind: str, patch_type: str, raw: str, schema: Any = None) -> str:
+def _content_kind(patch_type: str) -> str:
+    try:
+        return patch_type_spec(patch_type).content_kind
+    except UnknownPatchType as exc:
+        raise PatchError(str(exc)) from exc
+
+
+def normalize_content(*, patch_type: str, raw: str, schema: Any = None) -> str:
     """Content as stored: text as is; JSON parsed strictly, shape-checked, canonical text."""
-    if content_kind == "text":
+    if _content_kind(patch_type) == "text":
         return _check_text(raw, "the content")
-    if content_kind != "json":
-        raise PatchError(f"unknown content kind {content_kind!r}: 'text' or 'json'")
     try:
         value = parse_json(raw)
         patch_type_spec(patch_type).content_check(value, schema=schema)
@@ -61,35 +66,24 @@ def normalize_content(*, content_kind: str, patch_type: str, raw: str, schema: A
         raise PatchError(str(exc)) from exc
 
 
-def apply_patch(
-    *, content_kind: str, patch_type: str, base: str, patch: str, schema: Any = None
-) -> Applied:
+def apply_patch(*, patch_type: str, base: str, patch: str, schema: Any = None) -> Applied:
     """Apply patch to base; the result must keep its type's shape and the target's schema.
 
     A patch whose result equals its base is refused: it would be a version that changes
     nothing, and its inverse would be the empty text diff, which is not a patch.
     """
-    if content_kind == "text":
+    if _content_kind(patch_type) == "text":
         result = _patched_text(base, patch)
         return Applied(content=result, inverse_patch=make_unified_diff(result, base))
-    _require_json(content_kind)
     value, base_value, result_text = _patched_json(patch_type, base, patch, schema)
     return Applied(content=result_text, inverse_patch=make_json_patch(value, base_value))
 
 
-def check_patch(
-    *, content_kind: str, patch_type: str, base: str, patch: str, schema: Any = None
-) -> str:
+def check_patch(*, patch_type: str, base: str, patch: str, schema: Any = None) -> str:
     """The content apply_patch would give, with the same checks, without making the inverse."""
-    if content_kind == "text":
+    if _content_kind(patch_type) == "text":
         return _patched_text(base, patch)
-    _require_json(content_kind)
     return _patched_json(patch_type, base, patch, schema)[2]
-
-
-def _require_json(content_kind: str) -> None:
-    if content_kind != "json":
-        raise PatchError(f"unknown content kind {content_kind!r}: 'text' or 'json'")
 
 
 def _patched_text(base: str, patch: str) -> str:

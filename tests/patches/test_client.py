@@ -105,9 +105,7 @@ def test_the_clients_json_patch_applies_on_the_server():
     }
     del new["routes"]["tech"]
     patch = agent_client.make_json_patch(ROUTING, new)
-    applied = apply_patch(
-        content_kind="json", patch_type="Routing", base=json.dumps(ROUTING), patch=patch
-    )
+    applied = apply_patch(patch_type="Routing", base=json.dumps(ROUTING), patch=patch)
     assert json.loads(applied.content) == new
 
 

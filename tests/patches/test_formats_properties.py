@@ -85,13 +85,11 @@ def test_applying_a_text_patch_is_deterministic_and_its_inverse_restores_the_bas
     if base == new:
         return
     patch = make_unified_diff(base, new)
-    first = apply_patch(content_kind="text", patch_type="Prompt", base=base, patch=patch)
-    again = apply_patch(content_kind="text", patch_type="Prompt", base=base, patch=patch)
+    first = apply_patch(patch_type="Prompt", base=base, patch=patch)
+    again = apply_patch(patch_type="Prompt", base=base, patch=patch)
     assert first == again
     assert first.content == new
-    restored = apply_patch(
-        content_kind="text", patch_type="Prompt", base=first.content, patch=first.inverse_patch
-    )
+    restored = apply_patch(patch_type="Prompt", base=first.content, patch=first.inverse_patch)
     assert restored.content.encode() == base.encode()
     assert restored.inverse_patch == make_patch(content_kind="text", old=base, new=new)
 
@@ -120,12 +118,10 @@ def test_applying_a_json_patch_is_deterministic_and_its_inverse_restores_canonic
     if base == canonical_text(new):
         return
     patch = make_patch(content_kind="json", old=base, new=json.dumps(new))
-    first = apply_patch(content_kind="json", patch_type="Config", base=base, patch=patch)
-    assert first == apply_patch(content_kind="json", patch_type="Config", base=base, patch=patch)
+    first = apply_patch(patch_type="Config", base=base, patch=patch)
+    assert first == apply_patch(patch_type="Config", base=base, patch=patch)
     assert first.content == canonical_text(new)
-    restored = apply_patch(
-        content_kind="json", patch_type="Config", base=first.content, patch=first.inverse_patch
-    )
+    restored = apply_patch(patch_type="Config", base=first.content, patch=first.inverse_patch)
     assert restored.content.encode() == canonical(old)
 
 
