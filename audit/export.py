@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audit.checkpoints import CheckpointError, checkpoint_sign
+from audit.log_head import log_head_read
 from audit.models import Checkpoint
-from audit.verify import event_rows
+from audit.verify import event_rows, known_accounts
 from patches.canonical import canonical, format_timestamp, parse_json, sha256_hash
 from patches.log import chain_head
-from patches.models import AgentKey, Proposal, Target, TargetVersion
-from patches.signing import console_private_key, console_public_key, key_id_of, sign
+from patches.models import AgentKey, Event, Proposal, Target, TargetVersion
+from patches.signing import console_private_key, console_verifier_keys, sign
 
 BUNDLE_FORMAT = "patch-console-log/1"
 
@@ -40,7 +42,7 @@ def _write_events(path: Path, upto: int) -> tuple[int, set[str]]:
     count, created = 0, set()
     with path.open("wb") as handle:
         for rows in event_rows(upto=upto):
-            for seq, kind, actor, payload, created_at, prev_hash, event_hash in rows:
+            for seq, kind, actor, payload, created_at, prev_hash, event_hash, _mac in rows:
                 value = parse_json(payload)
                 if kind == "TargetCreated":
                     created.add(value["target"])
@@ -104,7 +106,7 @@ def _write_genesis(directory: Path, names: set[str]) -> dict[str, Any]:
 
 
 def _write_keys(path: Path) -> None:
-    console_key = console_public_key()
+    """Agent keys, console keys (current first, then retired ones) and reviewer accounts."""
     agents = [
         {
             "agent": key.agent.name,
@@ -114,28 +116,61 @@ def _write_keys(path: Path) -> None:
         }
         for key in AgentKey.objects.select_related("agent").order_by("pk")
     ]
-    console = {"key_id": key_id_of(console_key), "public_key": console_key.hex()}
-    path.write_bytes(_line({"console": console, "agents": agents}))
+    console_keys = [
+        {"key_id": key_id, "public_key": raw.hex()}
+        for key_id, raw in console_verifier_keys().items()
+    ]
+    accounts = [
+        {"username": name, "joined_at": account.joined_at, "admin": account.admin}
+        for name, account in sorted(known_accounts().items())
+    ]
+    path.write_bytes(
+        _line(
+            {
+                "console": console_keys[0],
+                "console_retired": console_keys[1:],
+                "agents": agents,
+                "accounts": accounts,
+            }
+        )
+    )
 
 
 def log_export(*, directory: Path) -> Bundle:
-    """Write the bundle into directory (new or empty); everything up to the current head."""
+    """Write the bundle into directory (new or empty); everything up to the current head.
+
+    Signs a checkpoint of the head first, so every event in the bundle but that checkpoint's
+    own CheckpointSigned event is covered by a signature the verifier checks; the signer
+    refuses (and raises the log alarm) when the chain holds events the console did not write.
+    """
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ExportError(f"{directory} is not an empty directory: choose a new one")
+    if chain_head()[0]:
+        try:
+            checkpoint_sign(actor="system:export")
+        except CheckpointError as exc:
+            raise ExportError(f"the log cannot be exported: {exc}") from exc
     directory.mkdir(parents=True, exist_ok=True)
-    # Everything is bounded by the head read first: later events, proposals or keys are
-    # either left out or harmless extras the verifier does not need.
+    # Every checkpoint, and the events up to the latest one's CheckpointSigned event: events
+    # appended since are left out (no signature covers them yet), as are later proposals or
+    # keys, which the verifier does not need.
+    checkpoints = list(Checkpoint.objects.order_by("seq"))
+    recorded = log_head_read()
     upto, head = chain_head()
+    if checkpoints and checkpoints[-1].seq < upto:
+        upto = checkpoints[-1].seq + 1
+        head = Event.objects.values_list("hash", flat=True).get(seq=upto)
     events, created = _write_events(directory / "events.jsonl", upto)
     proposals = _write_proposals(directory / "proposals.jsonl")
     targets = _write_genesis(directory, created)
-    checkpoints = Checkpoint.objects.filter(seq__lte=upto).order_by("seq")
     (directory / "checkpoints.jsonl").write_bytes(
         b"".join(
             _line({"seq": c.seq, "head": c.head, "key_id": c.key_id, "signature": c.signature})
             for c in checkpoints
         )
     )
+    if recorded is not None:
+        (directory / "head.json").write_bytes(_line(recorded))
     _write_keys(directory / "keys.json")
     files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
     manifest: dict[str, Any] = {
@@ -143,7 +178,7 @@ def log_export(*, directory: Path) -> Bundle:
         "events": events,
         "head": head,
         "proposals": proposals,
-        "checkpoints": checkpoints.count(),
+        "checkpoints": len(checkpoints),
         "targets": targets,
         "files": {name: sha256_hash((directory / name).read_bytes()) for name in files},
     }

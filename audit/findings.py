@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from patches.audit_rules import AuditRules, ProtectedPath, ProtectedText
+from patches.canonical import canonical
 from patches.formats import PatchError, apply_patch
 from patches.formats.json_patch import parse_json_patch
+from patches.formats.unified_diff import changed_line_count, split_lines
 from patches.patch_types import patch_type_spec
 from patches.shapes import ContentError
 
 INFO, RAISE, BLOCK = "info", "raise", "block"
-_MISSING = object()  # "no value at this pointer", distinct from a JSON null
+_MISSING = b""  # "no value at this pointer": no JSON value has empty canonical bytes
 
 
 @dataclass(frozen=True)
@@ -128,22 +129,14 @@ def _check_reasoning(check: CheckInput, findings: list[FindingResult]) -> None:
         )
 
 
-def changed_lines(old: str, new: str) -> int:
-    """Lines added plus lines removed between two texts."""
-    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
-    count = 0
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            count += (i2 - i1) + (j2 - j1)
-    return count
-
-
 def _check_budget(check: CheckInput, result: str, findings: list[FindingResult]) -> None:
     effect = check.rules.budget_effect
     consequence = "rejected" if effect == BLOCK else "one more approval is needed"
     if check.content_kind == "text":
+        # The patch applied, so it parses; its hunks' own "-" and "+" lines are the count
+        # (matching base and result line by line again is quadratic on repeated lines).
         size, limit, unit = (
-            changed_lines(check.base_content, result),
+            changed_line_count(check.patch),
             check.rules.max_changed_lines,
             "changed line",
         )
@@ -183,6 +176,10 @@ def pointer_values(document: Any, segments: tuple[str, ...]) -> dict[str, Any]:
     return found
 
 
+def _canonical_values(document: Any, segments: tuple[str, ...]) -> dict[str, bytes]:
+    return {p: canonical(value) for p, value in pointer_values(document, segments).items()}
+
+
 def _children(value: Any, segment: str) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         if segment == "*":
@@ -205,8 +202,9 @@ def _check_path(
 ) -> None:
     if check.content_kind != "json":
         return  # pointers address JSON content only; text targets use protected_text
-    before = pointer_values(json.loads(check.base_content), rule.segments)
-    after = pointer_values(json.loads(result), rule.segments)
+    # Canonical bytes, not Python's ==, which holds 1 == True == 1.0 and 0 == False.
+    before = _canonical_values(json.loads(check.base_content), rule.segments)
+    after = _canonical_values(json.loads(result), rule.segments)
     touched = sorted(
         p for p in before.keys() | after.keys() if before.get(p, _MISSING) != after.get(p, _MISSING)
     )
@@ -227,7 +225,9 @@ def _check_path(
 def _text_occurrences(content_kind: str, content: str, text: str) -> list[tuple[str, str]]:
     """(where, the whole line or string value) for each place the protected text occurs."""
     if content_kind == "text":
-        return [("line", line) for line in content.splitlines() if text in line]
+        # Lines as the diff and apply see them: split on "\n" alone, never str.splitlines, so
+        # an edit behind U+2028, VT, NEL or CR on the protected line is an edit of that line.
+        return [("line", line) for line in split_lines(content) if text in line]
     strings = pointer_strings(json.loads(content))
     return [(pointer, value) for pointer, value in strings if text in value]
 

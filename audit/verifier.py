@@ -1,10 +1,15 @@
-"""Stand-alone bundle verifier: `python -m audit.verifier BUNDLE_DIR`. No Django, no database.
+"""Stand-alone bundle verifier: `python -m audit.verifier --console-key KEY BUNDLE_DIR`.
 
-The event hashes, patch hashes and signed bytes are computed here with the `rfc8785` package
-directly, independently of the console's own code for them (patches.chain, patches.canonical).
-Checks an export_log bundle: the manifest's signature and file hashes, the hash chain, the
-checkpoints, every proposal's signature and patch_hash, that every logged patch has a verified
-proposal, the agent keys against their events, and a replay of every target from genesis.
+No Django, no database. The event hashes, patch hashes and signed bytes are computed here with
+the `rfc8785` package directly, independently of the console's own code for them
+(patches.chain, patches.canonical). The console's public key comes from the caller, never from
+the bundle alone: a bundle re-hashed and re-signed with another key is refused.
+
+Checks an export_log bundle: the manifest's signature and file hashes, the hash chain, every
+checkpoint (the rows, the CheckpointSigned events and the recorded head), that a signature
+covers every event, every proposal's signature and patch_hash, that every logged patch has a
+verified proposal, the agent keys against their events, the lifecycle rules
+(audit.lifecycle_rules), and a replay of every target from genesis.
 """
 
 from __future__ import annotations
@@ -19,9 +24,16 @@ from typing import Any
 
 import rfc8785
 
+from audit.lifecycle_rules import Account, LifecycleBroken, LifecycleChecker
 from patches.canonical import JSONInputError, is_hash, parse_json, sha256_hash
 from patches.formats import PatchError, apply_patch, content_hash
-from patches.signing import SignatureError, key_id_of, verify_bytes
+from patches.signing import (
+    KeyFormatError,
+    SignatureError,
+    key_id_of,
+    load_public_key_pem,
+    verify_bytes,
+)
 
 EVENT_KEYS = {"seq", "kind", "actor", "payload", "created_at", "prev_hash", "hash"}
 PROPOSAL_KEYS = {"id", "target", "patch_hash", "envelope", "signatures"}
@@ -65,14 +77,33 @@ def _raw_key(hex_key: Any, key_id: Any, where: str) -> bytes:
     return raw
 
 
-def check_manifest(bundle: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def console_keys_of(keys: dict[str, Any], trusted: list[str]) -> dict[str, bytes]:
+    """key id → public key of the console keys the caller trusts, as the bundle spells them.
+
+    `trusted` holds key ids given out of band; a key in the bundle that is not among them is
+    never used, and a trusted key the bundle does not carry cannot check anything.
+    """
+    listed = [keys["console"], *keys.get("console_retired", [])]
+    known = {}
+    for entry in listed:
+        raw = _raw_key(entry["public_key"], entry["key_id"], "keys.json console")
+        if entry["key_id"] in trusted:
+            known[entry["key_id"]] = raw
+    if keys["console"]["key_id"] not in known:
+        raise BundleInvalid(
+            f"keys.json: the bundle is signed by console key {keys['console']['key_id']}, which "
+            "is not a key you gave (--console-key)"
+        )
+    return known
+
+
+def check_manifest(bundle: Path, trusted: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     manifest = _json(bundle / "manifest.json")
     keys = _json(bundle / "keys.json")
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise BundleInvalid(f"manifest.json: not a {BUNDLE_FORMAT} manifest")
     try:
-        console = keys["console"]
-        console_key = _raw_key(console["public_key"], console["key_id"], "keys.json console")
+        console_key = console_keys_of(keys, trusted)[keys["console"]["key_id"]]
         unsigned = {k: v for k, v in manifest.items() if k != "signature"}
         verify_bytes(console_key, _jcs(unsigned), manifest["signature"])
     except (KeyError, TypeError) as exc:
@@ -117,24 +148,44 @@ def event_hash(
     return "sha256:" + hashlib.sha256(_jcs(covered)).hexdigest()
 
 
-def _checkpoints(bundle: Path, console_key: bytes) -> dict[int, tuple[str, str | None]]:
-    """seq → (the head signed there, or why that checkpoint cannot be trusted)."""
+def _statement_problem(console_keys: dict[str, bytes], statement: Any) -> str | None:
+    """Why a signed (seq, head) statement cannot be trusted, or None."""
+    seq, head, key_id, signature = (
+        statement["seq"],
+        statement["head"],
+        statement["key_id"],
+        statement["signature"],
+    )
+    if key_id not in console_keys:
+        return f"checkpoint signed by key {key_id}, not a console key you gave"
+    if not is_hash(head):
+        return "checkpoint head is not a sha256: hash"
+    try:
+        verify_bytes(console_keys[key_id], _jcs({"seq": seq, "head": head}), signature)
+    except (SignatureError, ValueError) as exc:
+        return f"checkpoint signature: {exc}"
+    return None
+
+
+def _checkpoints(bundle: Path, console_keys: dict[str, bytes]) -> dict[int, tuple[str, str | None]]:
+    """seq → (the head signed there, or why that checkpoint cannot be trusted): the rows, and
+    the head the console recorded outside its database (head.json)."""
     checkpoints: dict[int, tuple[str, str | None]] = {}
-    for number, cp in _lines(bundle / "checkpoints.jsonl"):
+    statements = list(_lines(bundle / "checkpoints.jsonl"))
+    if (bundle / "head.json").is_file():
+        statements.append((0, _json(bundle / "head.json")))
+    for number, cp in statements:
+        where = f"checkpoints.jsonl line {number}" if number else "head.json"
         try:
-            seq, head, signature = cp["seq"], cp["head"], cp["signature"]
-            problem = (
-                None
-                if cp["key_id"] == key_id_of(console_key) and is_hash(head)
-                else ("checkpoint not signed by the console key")
-            )
-            if problem is None:
-                verify_bytes(console_key, _jcs({"seq": seq, "head": head}), signature)
+            seq, head = cp["seq"], cp["head"]
+            problem = _statement_problem(console_keys, cp)
         except (KeyError, TypeError) as exc:
-            raise BundleInvalid(f"checkpoints.jsonl line {number}: missing {exc}") from exc
-        except (SignatureError, ValueError) as exc:
-            problem = f"checkpoint signature: {exc}"
-        checkpoints[seq] = (head, problem)
+            raise BundleInvalid(f"{where}: missing {exc}") from exc
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+            raise BundleInvalid(f"{where}: seq is not a positive integer")
+        if seq in checkpoints and checkpoints[seq][0] != head:
+            problem = problem or f"two different heads are signed at seq {seq}"
+        checkpoints[seq] = (head, problem or checkpoints.get(seq, ("", None))[1])
     return checkpoints
 
 
@@ -151,8 +202,8 @@ class Chain:
         return len(self.events)
 
 
-def check_events(bundle: Path, console_key: bytes) -> Chain:
-    checkpoints = _checkpoints(bundle, console_key)
+def check_events(bundle: Path, console_keys: dict[str, bytes]) -> Chain:
+    checkpoints = _checkpoints(bundle, console_keys)
     events: list[dict[str, Any]] = []
     head = GENESIS_PREV_HASH
     for number, event in _lines(bundle / "events.jsonl"):
@@ -182,6 +233,9 @@ def check_events(bundle: Path, console_key: bytes) -> Chain:
                 raise BundleInvalid(f"{where}: {problem}")
             if signed_head != digest:
                 raise BundleInvalid(f"{where}: the head differs from the checkpoint at seq {seq}")
+        if event["kind"] == "CheckpointSigned":
+            _check_signed_event(where, event, head, console_keys)
+            checkpoints.setdefault(seq - 1, (head, None))
         head = digest
         events.append(event)
     beyond = [seq for seq in checkpoints if seq > len(events)]
@@ -190,7 +244,54 @@ def check_events(bundle: Path, console_key: bytes) -> Chain:
             f"events.jsonl: a checkpoint is signed at seq {min(beyond)} but the log ends at seq "
             f"{len(events)}: events are missing"
         )
+    _check_covered(events, checkpoints)
     return Chain(events=events, head=head, checkpoints=checkpoints)
+
+
+def _check_signed_event(
+    where: str, event: dict[str, Any], prev_head: str, console_keys: dict[str, bytes]
+) -> None:
+    """A CheckpointSigned event signs the event just before it, with a console key."""
+    statement = event["payload"]
+    try:
+        problem = _statement_problem(console_keys, statement)
+    except (KeyError, TypeError) as exc:
+        raise BundleInvalid(f"{where}: CheckpointSigned is missing {exc}") from exc
+    if statement["seq"] != event["seq"] - 1 or statement["head"] != prev_head:
+        raise BundleInvalid(f"{where}: CheckpointSigned does not sign the event before it")
+    if problem:
+        raise BundleInvalid(f"{where}: {problem}")
+
+
+def _check_covered(events: list[dict[str, Any]], checkpoints: dict[int, Any]) -> None:
+    """A signature covers every event: the export signs the head before writing the bundle, so
+    only the CheckpointSigned event of the last checkpoint may follow it."""
+    last = max(checkpoints, default=0)
+    uncovered = events[last:]
+    if uncovered and uncovered[0]["kind"] == "CheckpointSigned":
+        uncovered = uncovered[1:]  # the last checkpoint's own event
+    if uncovered:
+        raise BundleInvalid(
+            f"events.jsonl: events from seq {uncovered[0]['seq']} on are covered by no signed "
+            "checkpoint: the console did not vouch for them"
+        )
+
+
+def check_lifecycle(keys: dict[str, Any], events: list[dict[str, Any]]) -> int:
+    """The lifecycle rules over the bundle's events; returns the number of applied patches."""
+    accounts = {
+        a["username"]: Account(joined_at=a["joined_at"], admin=bool(a["admin"]))
+        for a in keys.get("accounts", [])
+    }
+    checker = LifecycleChecker(accounts=accounts)
+    try:
+        for event in events:
+            checker.feed(
+                event["seq"], event["kind"], event["actor"], event["payload"], event["created_at"]
+            )
+    except LifecycleBroken as exc:
+        raise BundleInvalid(f"event seq {exc.seq}: {exc.problem}") from exc
+    return checker.applied
 
 
 def check_proposals(bundle: Path, keys: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -289,16 +390,20 @@ def replay(
     return len(targets), sum(t["version"] for t in targets.values())
 
 
-def bundle_verify(bundle: Path) -> str:
-    """'OK …' for a bundle that checks out; raises BundleInvalid at the first problem."""
-    manifest, keys = check_manifest(bundle)
-    console_key = bytes.fromhex(keys["console"]["public_key"])
-    checker = check_events(bundle, console_key)
+def bundle_verify(bundle: Path, trusted: list[str]) -> str:
+    """'OK …' for a bundle that checks out; raises BundleInvalid at the first problem.
+
+    `trusted`: the key ids of the console keys to trust (current and retired), out of band.
+    """
+    manifest, keys = check_manifest(bundle, trusted)
+    console_keys = console_keys_of(keys, trusted)
+    checker = check_events(bundle, console_keys)
     events = checker.events
     if manifest["events"] != checker.count or manifest["head"] != checker.head:
         raise BundleInvalid("manifest.json: event count or head differs from events.jsonl")
     proposals = check_proposals(bundle, keys)
     check_keys_against_events(keys, events)
+    check_lifecycle(keys, events)
     targets, versions = replay(bundle, manifest, events, proposals)
     return (
         f"OK {checker.count} events, head {checker.head}; {len(proposals)} proposals, "
@@ -306,16 +411,57 @@ def bundle_verify(bundle: Path) -> str:
     )
 
 
+def trusted_key_id(value: str) -> str:
+    """A --console-key value as a key id: a PEM public key file, or the key id itself."""
+    path = Path(value)
+    if path.is_file():
+        try:
+            return key_id_of(load_public_key_pem(path.read_bytes()))
+        except (OSError, KeyFormatError) as exc:
+            raise BundleInvalid(f"--console-key {value}: {exc}") from exc
+    if re.fullmatch(r"[0-9a-f]{64}", value):
+        return value
+    raise BundleInvalid(
+        f"--console-key {value!r}: give a PEM public key file or the key id (64 hex characters)"
+    )
+
+
+USAGE = (
+    "usage: python -m audit.verifier --console-key KEY [--console-key KEY ...] BUNDLE_DIR\n"
+    "KEY: the console's public key as a PEM file, or its key id (64 hex), obtained out of band "
+    "(console page /events/ or `manage.py console_key`); repeat it for retired keys"
+)
+
+
+def _arguments(argv: list[str]) -> tuple[list[str], Path] | None:
+    trusted, rest = [], []
+    items = iter(argv)
+    for item in items:
+        if item == "--console-key":
+            trusted.append(next(items, ""))
+        elif item.startswith("--console-key="):
+            trusted.append(item.split("=", 1)[1])
+        else:
+            rest.append(item)
+    if len(rest) != 1 or not trusted or not all(trusted):
+        return None
+    return trusted, Path(rest[0])
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m audit.verifier BUNDLE_DIR", file=sys.stderr)
+    parsed = _arguments(argv)
+    if parsed is None:
+        print(USAGE, file=sys.stderr)
         return 2
-    bundle = Path(argv[0])
+    values, bundle = parsed
     if not (bundle / "manifest.json").is_file():
         print(f"FAIL: {bundle} has no manifest.json: is it an export_log bundle?", file=sys.stderr)
         return 1
     try:
-        print(bundle_verify(bundle))
+        trusted = [trusted_key_id(value) for value in values]
+        for key_id in trusted:
+            print(f"using console key {key_id}")
+        print(bundle_verify(bundle, trusted))
     except BundleInvalid as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return 1

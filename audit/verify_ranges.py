@@ -27,6 +27,9 @@ class RangeTask:
     upto: int
     trusted_upto: int
     checkpoints: dict[int, tuple[str, str | None]]
+    mac_key: bytes | None
+    mac_from: int
+    console_keys: dict[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,16 @@ def range_check(task: RangeTask) -> RangeResult:
     """Check events (after, upto]; never raises for a broken chain, reports it instead."""
     mark = "?" if task.vendor == "sqlite" else "%s"
     select = (
-        f"SELECT seq, kind, actor, payload, {task.created_at_sql}, prev_hash, hash "  # noqa: S608
+        f"SELECT seq, kind, actor, payload, {task.created_at_sql}, prev_hash, hash, mac "  # noqa: S608
         f"FROM audit_event WHERE seq > {mark} AND seq <= {mark} ORDER BY seq LIMIT {mark}"
     )
-    checker = ChainChecker(trusted_upto=task.trusted_upto, checkpoints=task.checkpoints)
+    checker = ChainChecker(
+        trusted_upto=task.trusted_upto,
+        checkpoints=task.checkpoints,
+        mac_key=task.mac_key,
+        mac_from=task.mac_from,
+        console_keys=task.console_keys,
+    )
     connection = _connect(task)
     try:
         cursor = connection.cursor()

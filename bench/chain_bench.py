@@ -49,10 +49,13 @@ def _payload(seq: int) -> dict[str, Any]:
 
 
 def chained_rows(start_seq: int, prev_hash: str, count: int) -> Iterator[list[Any]]:
-    """Chunks of Events continuing the chain, hashed exactly as event_append does."""
+    """Chunks of Events continuing the chain, hashed and MACed exactly as event_append does."""
     from patches.canonical import format_timestamp, sha256_hash
-    from patches.chain import event_hash_input
+    from patches.chain import event_hash_input, event_mac
     from patches.models import Event
+    from patches.signing import event_mac_key
+
+    mac_key = event_mac_key()
 
     seq = start_seq
     end = start_seq + count
@@ -76,6 +79,7 @@ def chained_rows(start_seq: int, prev_hash: str, count: int) -> Iterator[list[An
                     created_at=moment,
                     prev_hash=prev_hash,
                     hash=event_hash,
+                    mac=event_mac(mac_key, event_hash),
                 )
             )
             prev_hash = event_hash
@@ -158,7 +162,8 @@ def run(events: int = DEFAULT_EVENTS) -> dict[str, Any]:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) audit_event")
 
-    # A checkpoint covers the whole chain (strictly checked once, before signing)...
+    # A checkpoint covers the whole chain (strictly checked once, MACs included, before
+    # signing)...
     checkpoint_s = _timed(checkpoint_sign)
     # ...so verify_log rechecks hashes and links everywhere, payload canonicality only after it.
     results: dict[str, Any] = {}

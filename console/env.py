@@ -78,3 +78,19 @@ def envurl(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     if parts.scheme not in ("sqlite", "filesystem", "memory") and not parts.hostname:
         raise ImproperlyConfigured(f"{name}: the URL {value!r} names no host")
     return value
+
+
+def envkeys(name: str) -> list[bytes]:
+    """Comma-separated raw Ed25519 public keys, 64 hex characters each."""
+    keys = []
+    for item in envlist(name, []):
+        try:
+            raw = bytes.fromhex(item)
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"{name}: expected Ed25519 public keys as 64 hex characters, got {item!r}"
+            )
+        keys.append(raw)
+    return keys

@@ -8,6 +8,8 @@ from audit.models import Decision
 from console.selectors import AWAITING, INBOX_STATUSES
 from patches.models import PatchType
 
+MAX_ID = 2**63 - 1
+
 STATUS_LABELS = {
     AWAITING: "Awaiting my review",
     "testing": "Testing",
@@ -63,7 +65,8 @@ class DecisionForm(forms.Form):
 
 class EventFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", "Any kind")], required=False)
-    proposal = forms.IntegerField(label="Proposal #", required=False, min_value=1)
+    # A proposal id is a 64-bit integer in the database: larger numbers are a form error.
+    proposal = forms.IntegerField(label="Proposal #", required=False, min_value=1, max_value=MAX_ID)
 
     def __init__(self, *args: object, kinds: list[str], **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from audit.log_head import log_alarm
 from console.celery import app
 from console.models import WorkerHeartbeat
 
@@ -47,8 +48,18 @@ def workers_status() -> dict[str, Any]:
     }
 
 
+def log_status() -> dict[str, Any]:
+    alarm = log_alarm()
+    if alarm is None:
+        return {"status": "ok"}
+    return {"status": "alarm", "problem": alarm.get("problem"), "raised_at": alarm.get("raised_at")}
+
+
 def health_report() -> tuple[int, dict[str, Any]]:
     database = database_status()
-    report = {"database": database, "broker": broker_status()}
+    log = log_status()
+    report = {"database": database, "broker": broker_status(), "log": log}
     report["workers"] = workers_status() if database["status"] == "up" else {"status": "unknown"}
-    return (200 if database["status"] == "up" else 503), report
+    # A log the console did not write is as serious as no database: monitors must see it.
+    healthy = database["status"] == "up" and log["status"] == "ok"
+    return (200 if healthy else 503), report

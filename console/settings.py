@@ -10,11 +10,16 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from console.env import envbool, envchoice, envint, envlist, envstr, envurl
+from console.env import envbool, envchoice, envint, envkeys, envlist, envstr, envurl
+from console.local_state import PRIVATE_UMASK
+from patches.formats.json_patch import MAX_CONTENT_BYTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Local state is its user's alone: whatever this process creates is 0600 (folders 0700), and
+# startup takes group and other bits off what var/ already holds (console.apps).
+os.umask(PRIVATE_UMASK)
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 CONSOLE_ENV = envchoice("CONSOLE_ENV", "development", ("development", "production"))
 PRODUCTION = CONSOLE_ENV == "production"
@@ -51,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "csp",
+    "axes",
     "ninja",
     "patches",
     "audit",
@@ -68,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in's response into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -84,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "console.context_processors.log_alarm",
             ],
         },
     },
@@ -144,6 +153,14 @@ else:
 # --- Console signing key (checkpoints, reverts signed on a reviewer's behalf) -----------------
 CONSOLE_SIGNING_KEY = envstr("CONSOLE_SIGNING_KEY", "")
 CONSOLE_SIGNING_KEY_PATH = VAR_DIR / "console_ed25519.pem"
+# Public keys (64 hex, raw Ed25519) of console keys retired by rotation: their checkpoints keep
+# verifying. See README, "Rotating the console key".
+CONSOLE_RETIRED_PUBLIC_KEYS = envkeys("CONSOLE_RETIRED_PUBLIC_KEYS")
+# The latest signed checkpoint, kept outside the database too: a log cut back below it fails
+# verify_log even when the checkpoint rows were deleted with the events.
+LOG_HEAD_PATH = Path(envstr("LOG_HEAD_PATH", str(VAR_DIR / "log_head.json")))
+# Set when the checkpoint signer refuses a chain it did not write: healthz, the console banner.
+LOG_ALARM_PATH = Path(envstr("LOG_ALARM_PATH", str(VAR_DIR / "log_alarm.json")))
 
 # --- Agent API limits -----------------------------------------------------------------------
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
@@ -151,6 +168,14 @@ API_MAX_JSON_DEPTH = envint("API_MAX_JSON_DEPTH", 32, minimum=4)
 API_MAX_TEST_REQUIREMENTS = envint("API_MAX_TEST_REQUIREMENTS", 32, minimum=1)
 API_MAX_REASONING_CHARS = envint("API_MAX_REASONING_CHARS", 20_000, minimum=100)
 API_MAX_PENDING_PER_AGENT = envint("API_MAX_PENDING_PER_AGENT", 50, minimum=1)
+# The most bytes of UTF-8 a patch may make a target's content (JSON: its canonical text), and
+# copy in all (JSON Patch `copy`); the refusal names it. At most the formats' own ceiling,
+# which applying and the proposal page keep, so a lower door limit never blocks an apply.
+MAX_TARGET_CONTENT_BYTES = envint("MAX_TARGET_CONTENT_BYTES", MAX_CONTENT_BYTES, minimum=1024)
+if MAX_TARGET_CONTENT_BYTES > MAX_CONTENT_BYTES:
+    raise ImproperlyConfigured(
+        f"MAX_TARGET_CONTENT_BYTES: must be at most {MAX_CONTENT_BYTES}, got {MAX_TARGET_CONTENT_BYTES}"
+    )
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES + 1024
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -160,8 +185,30 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-LOGIN_RATE_LIMIT = envint("LOGIN_RATE_LIMIT", 10, minimum=1)  # failed attempts per window
+# Failed sign-ins are limited by django-axes on every login path; console.login_limits says
+# what counts against what. Read at each attempt, so a test can override these.
+LOGIN_RATE_LIMIT = envint("LOGIN_RATE_LIMIT", 10, minimum=1)  # per username and address
+LOGIN_USER_RATE_LIMIT = envint("LOGIN_USER_RATE_LIMIT", 100, minimum=1)  # per username
 LOGIN_RATE_WINDOW_S = envint("LOGIN_RATE_WINDOW_S", 300, minimum=1)
+# Reverse proxies in front of the console that append to X-Forwarded-For; 0: clients connect
+# directly and REMOTE_ADDR is the client. Too high a number lets clients choose their address.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "console.login_limits.LoginLimitHandler"
+# In this order: LoginLimitHandler reads the (username, address) count, then the username's.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_FAILURE_LIMIT = "console.login_limits.failure_limit"
+AXES_COOLOFF_TIME = "console.login_limits.cool_off"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "console.login_limits.username_of"
+AXES_CLIENT_IP_CALLABLE = "console.login_limits.client_address"
+AXES_LOCKOUT_CALLABLE = "console.views.auth.login_locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False  # no banner on every manage.py run; failures and lockouts still log warnings
 
 # --- Security -------------------------------------------------------------------------------
 CONTENT_SECURITY_POLICY = {

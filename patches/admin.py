@@ -11,10 +11,11 @@ from django.http import HttpRequest
 
 import patches.admin_targets  # noqa: F401  (registers the target admins)
 from patches.admin_readonly import ReadOnlyAdmin, ReadOnlyInline, actor_of
-from patches.agents import AgentError, agent_key_revoke
+from patches.agents import AgentError, agent_key_revoke, agent_scopes_set
 from patches.models import (
     Agent,
     AgentKey,
+    AgentScope,
     AgentToken,
     PatchType,
     Proposal,
@@ -59,8 +60,11 @@ class TestDefinitionAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A test that guards a target or has results is history; only unused ones may go.
-        if obj is not None and (obj.mandatory_for.exists() or obj.results.exists()):
+        # A test that guards or is offered by a target, or has results, is in use; only unused
+        # ones may go.
+        if obj is not None and (
+            obj.mandatory_for.exists() or obj.offered_for.exists() or obj.results.exists()
+        ):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -96,13 +100,38 @@ class TestResultAdmin(ReadOnlyAdmin):
 # --- agents -----------------------------------------------------------------------------
 
 
+class AgentForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=AgentScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What every API token of this agent may do beyond its own proposals and keys.",
+    )
+
+    class Meta:
+        model = Agent
+        fields = ["description", "is_active", "scopes"]
+
+
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "is_console", "created_at"]
+    form = AgentForm
+    list_display = ["name", "is_active", "scopes", "is_console", "created_at"]
     list_filter = ["is_active", "is_console"]
     search_fields = ["name", "description"]
     readonly_fields = ["name", "is_console", "created_at"]
-    fields = ["name", "description", "is_active", "is_console", "created_at"]
+    fields = ["name", "description", "is_active", "scopes", "is_console", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Agent, form: Any, change: bool) -> None:
+        # Scopes change through their service, which logs the grant; the admin's transaction
+        # holds both writes.
+        scopes = list(form.cleaned_data.get("scopes") or [])
+        obj.scopes = Agent.objects.values_list("scopes", flat=True).get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+        try:
+            obj.scopes = agent_scopes_set(agent=obj, scopes=scopes, actor=actor_of(request)).scopes
+        except AgentError as exc:  # the form's choices allow known scopes only
+            raise forms.ValidationError(str(exc)) from exc
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A new agent needs a key and a token shown once: use `manage.py agent_create`.

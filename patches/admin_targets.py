@@ -56,14 +56,28 @@ class TargetCreateForm(forms.ModelForm):
 
 
 class TargetChangeForm(forms.ModelForm):
-    """Editing a target's settings: audit rules must have their documented shape."""
+    """Editing a target's settings: audit rules must have their documented shape, and the tests
+    it makes mandatory or offers must fit its patch type."""
 
     class Meta:
         model = Target
         fields = [
             "description", "schema", "audit_rules", "required_approvals", "owners",
-            "mandatory_tests",
+            "mandatory_tests", "offered_tests",
         ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        patch_type = self.instance.patch_type
+        for field in ("mandatory_tests", "offered_tests"):
+            unfit = sorted(
+                t.name
+                for t in cleaned.get(field) or []
+                if t.patch_types and patch_type not in t.patch_types
+            )
+            if unfit:
+                self.add_error(field, f"{', '.join(unfit)} do not apply to {patch_type} targets")
+        return cleaned
 
     def clean_audit_rules(self) -> Any:
         rules = self.cleaned_data.get("audit_rules")
@@ -83,6 +97,7 @@ def target_settings(target: Target) -> dict[str, Any]:
         "required_approvals": target.required_approvals,
         "owners": sorted(u.get_username() for u in target.owners.all()),
         "mandatory_tests": sorted(t.name for t in target.mandatory_tests.all()),
+        "offered_tests": sorted(t.name for t in target.offered_tests.all()),
     }
 
 
@@ -97,7 +112,7 @@ class TargetAdmin(admin.ModelAdmin):
     list_display = ["name", "patch_type", "version", "required_approvals", "created_at"]
     list_filter = ["patch_type", "required_approvals"]
     search_fields = ["name", "description"]
-    filter_horizontal = ["owners", "mandatory_tests"]
+    filter_horizontal = ["owners", "mandatory_tests", "offered_tests"]
     inlines = [TargetVersionInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -111,7 +126,8 @@ class TargetAdmin(admin.ModelAdmin):
             return list(TargetCreateForm.Meta.fields)
         return [
             "name", "patch_type", "version", "created_at", "description", "schema",
-            "audit_rules", "required_approvals", "owners", "mandatory_tests", "current_content",
+            "audit_rules", "required_approvals", "owners", "mandatory_tests", "offered_tests",
+            "current_content",
         ]  # fmt: skip
 
     def get_form(
@@ -173,7 +189,8 @@ class TargetAdmin(admin.ModelAdmin):
             if before[name] != after[name]
         }
         if changed:
-            # Approvals and mandatory tests guard every future patch, so their changes are logged.
+            # Approvals and mandatory tests guard every future patch, and offered tests say
+            # which admin tests agents may run, so their changes are logged.
             event_append(
                 kind="TargetSettingsChanged",
                 actor=actor_of(request),

@@ -1,21 +1,26 @@
-"""Agents, their Ed25519 keys and their API tokens: registration, revocation, rotation."""
+"""Agents, their Ed25519 keys and their API tokens: registration, revocation, rotation, scopes,
+and which events of the log an agent's token may read."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from patches.canonical import canonical_text
 from patches.log import event_append
-from patches.models import Agent, AgentKey, AgentToken
+from patches.models import Agent, AgentKey, AgentScope, AgentToken, Event
 from patches.signing import key_id_of, raw_public_key
 
 TOKEN_PREFIX = "pat_"  # noqa: S105  (a prefix, not a secret)
 CONSOLE_AGENT = "console"
+KEY_EVENT_KINDS = ("AgentKeyRegistered", "AgentKeyRevoked")
 
 
 class AgentError(ValueError):
@@ -94,8 +99,53 @@ def agent_token_rotate(*, agent: Agent) -> str:
     return token
 
 
+def agent_scopes_set(*, agent: Agent, scopes: Sequence[str], actor: str) -> Agent:
+    """Give the agent's tokens exactly these scopes; a change is an AgentScopesChanged event."""
+    unknown = sorted(set(scopes) - set(AgentScope.values))
+    if unknown:
+        raise AgentError(f"unknown scopes {', '.join(unknown)}: use {', '.join(AgentScope.values)}")
+    wanted = sorted(set(scopes))
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update(no_key=True, of=("self",)).get(pk=agent.pk)
+        before = sorted(agent.scopes) if isinstance(agent.scopes, list) else []
+        if before == wanted:
+            return agent
+        agent.scopes = wanted
+        agent.save(update_fields=["scopes"])
+        # log:read opens the whole log to a token, so who granted it to whom is in the log.
+        event_append(
+            kind="AgentScopesChanged",
+            actor=actor,
+            payload={"agent": agent.name, "from": before, "to": wanted},
+        )
+    return agent
+
+
+def agent_events(*, agent: Agent) -> QuerySet[Event]:
+    """The events agent's token may read: all with log:read (auditors), else those about its
+    own proposals (by the event's proposal) and its keys (their key events, by key_id)."""
+    if agent.has_scope(AgentScope.LOG_READ):
+        return Event.objects.all()
+    about = Q(proposal__agent_id=agent.pk)
+    key_ids = list(agent.keys.values_list("key_id", flat=True))
+    if key_ids:
+        # The payload is canonical text, so `"key_id":"<hex>"` appears in it exactly as
+        # canonical_text writes it; key ids are lowercase hex, so SQLite's case-blind LIKE
+        # cannot match another agent's key.
+        about_keys = Q()
+        for key_id in key_ids:
+            about_keys |= Q(payload__contains=canonical_text({"key_id": key_id})[1:-1])
+        about |= Q(kind__in=KEY_EVENT_KINDS) & about_keys
+    return Event.objects.filter(about)
+
+
 def agent_create(
-    *, name: str, actor: str, public_key: bytes | None = None, description: str = ""
+    *,
+    name: str,
+    actor: str,
+    public_key: bytes | None = None,
+    description: str = "",
+    scopes: Sequence[str] = (),
 ) -> NewAgent:
     """Register an agent with one key (generated here when none is given) and one API token."""
     if name == CONSOLE_AGENT:
@@ -110,6 +160,8 @@ def agent_create(
         agent = Agent.objects.create(name=name, description=description)
         key = agent_key_register(agent=agent, public_key=public_key, actor=actor)
         token = agent_token_rotate(agent=agent)
+        if scopes:
+            agent = agent_scopes_set(agent=agent, scopes=scopes, actor=actor)
     return NewAgent(agent=agent, token=token, key=key, private_key=private_key)
 
 

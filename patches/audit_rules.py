@@ -5,7 +5,7 @@ Target.audit_rules is a JSON object; every key is optional:
     {
       "protected_paths": [{"pattern": "/routes/*/weight", "effect": "raise"}],
       "protected_text": [{"text": "Never reveal", "effect": "block"}],
-      "max_changed_lines": 100,      # text targets: lines added + removed; null = no limit
+      "max_changed_lines": 100,      # text targets: the hunks' "+" and "-" lines; null = no limit
       "max_ops": 25,                 # JSON targets: JSON Patch operations; null = no limit
       "budget_effect": "raise",      # what going over a size budget does
       "min_reasoning_chars": 20      # shorter reasoning raises; empty reasoning blocks
@@ -13,9 +13,14 @@ Target.audit_rules is a JSON object; every key is optional:
 
 `pattern` is a JSON Pointer (RFC 6901) in which a `*` segment matches any one key or index; the
 patch touches it when any value at a matching pointer differs between base and result (added,
-removed or changed). `text` is protected when any line (text targets) or string value (JSON
-targets) containing it differs between base and result. `effect` is "block" (the patch is
-rejected at the audit gate) or "raise" (one more approval is needed); it defaults to "block".
+removed or changed), compared as canonical JSON bytes (RFC 8785), so `1` → `true` or `0` →
+`false` is a change although Python's `==` holds them equal. `text` is protected when any line
+(text targets) or string value (JSON targets) containing it differs between base and result;
+a line is what the unified diff calls one (split on "\n" alone, its ending included:
+`patches.formats.unified_diff.split_lines`), so U+2028, VT, NEL or a lone CR do not end it.
+`max_changed_lines` counts the patch's own "-" and "+" lines, hunk by hunk. `effect` is "block"
+(the patch is rejected at the audit gate) or "raise" (one more approval is needed); it defaults
+to "block".
 """
 
 from __future__ import annotations

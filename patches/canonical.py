@@ -7,6 +7,7 @@ import json
 import math
 import re
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 
 import rfc8785
@@ -159,26 +160,19 @@ def json_depth(value: Any) -> int:
     return depth
 
 
+# A JSON string (its escapes included), or an unterminated one running to the end; what is
+# left once they are cut out are the brackets that nest.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def _bracket_depth(text: str) -> int:
-    # Checked before json.loads, whose recursion a deeply nested body could exhaust.
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
+    # Checked before json.loads, whose recursion a deeply nested body could exhaust. Regular
+    # expressions and accumulate, not a loop over characters: a 1 MiB body with many brackets
+    # took 40 ms a character at a time, twice per submit (the envelope, then the patch).
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(0, max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0))
 
 
 def parse_json(text: str | bytes, *, max_depth: int = 64) -> Any:

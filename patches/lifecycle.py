@@ -7,9 +7,12 @@ never both move the same proposal.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
+from patches.canonical import sha256_hash
 from patches.formats import content_hash
 from patches.log import event_append
 from patches.models import (
@@ -22,6 +25,8 @@ from patches.models import (
     Target,
     TargetVersion,
 )
+from patches.signing import SignatureError, verify_bytes
+from patches.submit import SubmitRefused, envelope_parse
 from patches.targets import target_patch_apply
 
 
@@ -135,16 +140,12 @@ class ApplyRefused(Exception):
         self.reason = reason
 
 
-def _check_apply_preconditions(proposal: Proposal, target: Target) -> None:
+def _check_apply_preconditions(proposal: Proposal, target: Target) -> dict[str, Any]:
+    """The proposal's fields as its agent signed them, once every precondition holds."""
     # Invariant 2: only a gate run that passed for this exact patch_hash lets a patch through.
     run = getattr(proposal, "test_run", None)
     if run is None or run.status != GateStatus.PASSED or run.patch_hash != proposal.patch_hash:
         raise TransitionError(f"proposal {proposal.pk} has no passing test gate for its patch_hash")
-    if target.version != proposal.base_version:
-        raise ApplyRefused(
-            f"base_version {proposal.base_version} is stale: target {target.name} is at "
-            f"version {target.version}"
-        )
     # Invariant 4: verified at submit, and again here: a key revoked since then blocks it.
     signature = proposal.signatures.select_related("key").first()
     if signature is None:
@@ -154,15 +155,68 @@ def _check_apply_preconditions(proposal: Proposal, target: Target) -> None:
         raise ApplyRefused(
             f"signing key {key.key_id} was revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z"
         )
+    signed = _signed_fields(proposal, key)
+    if target.version != signed["base_version"]:
+        raise ApplyRefused(
+            f"base_version {signed['base_version']} is stale: target {target.name} is at "
+            f"version {target.version}"
+        )
+    return signed
+
+
+def _signed_fields(proposal: Proposal, key: AgentKey) -> dict[str, Any]:
+    """The stored envelope, parsed and verified again as at submit, and equal to every column
+    the gates and reviewers read: nothing guards the proposal table against an UPDATE."""
+    try:
+        envelope = envelope_parse(proposal.envelope)
+    except SubmitRefused as exc:
+        raise ApplyRefused(f"the stored signed envelope no longer reads: {exc.detail}") from exc
+    if sha256_hash(envelope.signed) != proposal.patch_hash:
+        raise ApplyRefused(
+            f"the stored signed envelope does not hash to the proposal's patch_hash "
+            f"{proposal.patch_hash}"
+        )
+    if envelope.key_id != key.key_id or key.agent_id != proposal.agent_id:
+        raise ApplyRefused(
+            f"the stored signed envelope names key {envelope.key_id}, not the key {key.key_id} "
+            f"of agent {proposal.agent.name} verified at submit"
+        )
+    try:
+        verify_bytes(bytes.fromhex(key.public_key), envelope.signed, envelope.signature)
+    except SignatureError as exc:
+        raise ApplyRefused(
+            f"the stored signed envelope's signature does not verify with key {key.key_id}: {exc}"
+        ) from exc
+    signed = envelope.proposal
+    stored = {
+        "patch_type": proposal.patch_type,
+        "target": proposal.target.name,
+        "base_version": proposal.base_version,
+        "patch": proposal.patch,
+        "reasoning": proposal.reasoning,
+        "test_requirements": proposal.test_requirements,
+        "nonce": proposal.nonce,
+    }
+    edited = [name for name, value in stored.items() if signed[name] != value]
+    if edited:
+        # The gates tested and the reviewers read these columns: applying either the columns
+        # (unsigned) or the envelope (untested, unreviewed) would be wrong.
+        raise ApplyRefused(
+            f"proposal {proposal.pk} was edited after signing: its stored {', '.join(edited)} "
+            f"{'does' if len(edited) == 1 else 'do'} not match the signed envelope, so what was "
+            f"tested and reviewed is not what agent {proposal.agent.name} signed"
+        )
+    return signed
 
 
 def proposal_apply(*, proposal: Proposal, actor: str) -> TargetVersion:
     """in_review → applied: writes the next TargetVersion with its inverse, logs PatchApplied,
     and rejects every other open proposal on the old base.
 
-    A stale base or a revoked key rejects the proposal at stage `apply` (committed) and then
-    raises ApplyRefused; a caller inside its own transaction must catch it there, not let it
-    roll the rejection back.
+    What applies is the stored envelope, verified again (invariant 4); a stale base, a revoked
+    key, or an envelope or column edited since submit rejects the proposal at stage `apply`
+    (committed) and then raises ApplyRefused; a caller inside its own transaction must catch
+    it there, not let it roll the rejection back.
     """
     refused: ApplyRefused | None = None
     with transaction.atomic():
@@ -173,22 +227,26 @@ def proposal_apply(*, proposal: Proposal, actor: str) -> TargetVersion:
         # while it may hold the log's chain lock this apply needs next.
         target = Target.objects.select_for_update(no_key=True).get(pk=proposal.target_id)
         try:
-            _check_apply_preconditions(proposal, target)
+            signed = _check_apply_preconditions(proposal, target)
         except ApplyRefused as exc:
             proposal_reject(
                 proposal=proposal, stage=RejectionStage.APPLY, reason=exc.reason, actor=actor
             )
             refused = exc
         else:
-            new_version = _write_next_version(proposal=proposal, target=target, actor=actor)
+            new_version = _write_next_version(
+                proposal=proposal, signed=signed, target=target, actor=actor
+            )
     if refused is not None:
         raise refused
     return new_version
 
 
-def _write_next_version(*, proposal: Proposal, target: Target, actor: str) -> TargetVersion:
+def _write_next_version(
+    *, proposal: Proposal, signed: dict[str, Any], target: Target, actor: str
+) -> TargetVersion:
     base = TargetVersion.objects.get(target=target, version=target.version)
-    applied = target_patch_apply(target=target, base=base.content, patch=proposal.patch)
+    applied = target_patch_apply(target=target, base=base.content, patch=signed["patch"])
     new_version = TargetVersion.objects.create(
         target=target,
         version=target.version + 1,
@@ -206,13 +264,13 @@ def _write_next_version(*, proposal: Proposal, target: Target, actor: str) -> Ta
         kind="PatchApplied",
         actor=actor,
         payload={
-            "patch_type": proposal.patch_type,
+            "patch_type": signed["patch_type"],
             "target": target.name,
             "patch_hash": proposal.patch_hash,
-            "reasoning": proposal.reasoning,
+            "reasoning": signed["reasoning"],
             "version": new_version.version,
             "content_hash": new_version.content_hash,
-            "base_version": proposal.base_version,
+            "base_version": signed["base_version"],
             "proposal": proposal.pk,
         },
         proposal=proposal,

@@ -8,8 +8,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from patches.canonical import canonical_text, format_timestamp, sha256_hash
-from patches.chain import GENESIS_PREV_HASH, event_hash_input
+from patches.chain import GENESIS_PREV_HASH, event_hash_input, event_mac
 from patches.models import Event, Proposal
+from patches.signing import event_mac_key
 
 # Any constant works; it names the chain's lock among the database's advisory locks.
 CHAIN_LOCK_KEY = 0x70617463  # "patc"
@@ -59,5 +60,6 @@ def event_append(
         event.hash = sha256_hash(
             event_hash_input(event.seq, kind, actor, payload_text, format_timestamp(now), prev_hash)
         )
+        event.mac = event_mac(event_mac_key(), event.hash)
         event.save(force_insert=True)
     return event

@@ -36,6 +36,14 @@ class Target(models.Model):
     mandatory_tests: models.ManyToManyField[TestDefinition, Any] = models.ManyToManyField(
         "TestDefinition", blank=True, related_name="mandatory_for"
     )
+    # What an agent may name in test_requirements besides the mandatory tests: agents choose
+    # among these only, so an admin's test (a command above all) runs only where offered.
+    offered_tests: models.ManyToManyField[TestDefinition, Any] = models.ManyToManyField(
+        "TestDefinition",
+        blank=True,
+        related_name="offered_for",
+        help_text="Tests agents may ask for on this target, besides the mandatory ones.",
+    )
     # The current version number; changed only by the apply service under a row lock.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -82,10 +90,19 @@ class TargetVersion(models.Model):
         return json.loads(self.content)
 
 
+class AgentScope(models.TextChoices):
+    """What an agent's API tokens may do beyond its own proposals, targets and keys."""
+
+    LOG_READ = "log:read", "log:read (auditor: reads every event)"
+
+
 class Agent(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    # AgentScope values held by every token of the agent; kept on the agent so that a token
+    # rotation keeps them.
+    scopes = models.JSONField(default=list, blank=True)
     # The console's own agent signs reverts on a reviewer's behalf; it has no API token.
     is_console = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -95,6 +112,9 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def has_scope(self, scope: str) -> bool:
+        return isinstance(self.scopes, list) and scope in self.scopes
 
 
 class AgentKey(models.Model):
@@ -313,6 +333,9 @@ class Event(models.Model):
     created_at = models.DateTimeField()
     prev_hash = models.CharField(max_length=71)
     hash = models.CharField(max_length=71, unique=True)
+    # Hex HMAC of `hash` under a key derived from the console key (patches.chain.event_mac):
+    # proof that the console wrote this event. Empty for events written before MACs existed.
+    mac = models.CharField(max_length=64, blank=True, default="")
     # An index for "events of this proposal"; not covered by the hash, derived at write time.
     proposal = models.ForeignKey(
         "Proposal",

@@ -113,3 +113,32 @@ def console_private_key() -> Ed25519PrivateKey:
 
 def console_public_key() -> bytes:
     return raw_public_key(console_private_key().public_key())
+
+
+# The event MAC key is derived, never stored: whoever holds the database alone cannot write an
+# event the console would accept. A new console key starts a new MAC key (see docs on rotation).
+_EVENT_MAC_INFO = b"patch-console/event-mac/v1"
+
+
+@lru_cache(maxsize=1)
+def event_mac_key() -> bytes:
+    """HKDF-SHA256 of the console's private key: the key of every event's MAC."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    raw = console_private_key().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_EVENT_MAC_INFO).derive(raw)
+
+
+def console_verifier_keys() -> dict[str, bytes]:
+    """key id → public key of every console key whose checkpoints verify: the current key and
+    the retired ones (CONSOLE_RETIRED_PUBLIC_KEYS), so rotation keeps old checkpoints valid."""
+    from django.conf import settings
+
+    current = console_public_key()
+    keys = {key_id_of(current): current}
+    for raw in settings.CONSOLE_RETIRED_PUBLIC_KEYS:
+        keys[key_id_of(raw)] = raw
+    return keys

@@ -18,7 +18,7 @@ from patches.canonical import (
     parse_json,
     sha256_hash,
 )
-from patches.formats import PatchError
+from patches.formats import ContentTooLarge, PatchError
 from patches.log import event_append
 from patches.models import (
     OPEN_STATUSES,
@@ -86,6 +86,9 @@ def _check_proposal_fields(proposal: dict[str, Any]) -> None:
     for name in ("patch_type", "target", "patch", "reasoning", "nonce"):
         if not isinstance(proposal[name], str):
             raise _malformed(f"proposal.{name} must be a string")
+        if "\x00" in proposal[name]:
+            # PostgreSQL text holds no NUL: refused here, not as a database error later.
+            raise _malformed(f"proposal.{name} contains a NUL character (U+0000)")
     if proposal["patch_type"] not in PatchType.values:
         raise _malformed(
             f"proposal.patch_type {proposal['patch_type']!r} is not one of {', '.join(PatchType.values)}"
@@ -111,6 +114,8 @@ def _check_proposal_fields(proposal: dict[str, Any]) -> None:
     tests = proposal["test_requirements"]
     if not isinstance(tests, list) or not all(isinstance(name, str) for name in tests):
         raise _malformed("proposal.test_requirements must be a list of test names")
+    if any("\x00" in name for name in tests):
+        raise _malformed("proposal.test_requirements names a test with a NUL character (U+0000)")
     if len(tests) > settings.API_MAX_TEST_REQUIREMENTS:
         raise _malformed(
             f"proposal.test_requirements names {len(tests)} tests; the limit is "
@@ -205,9 +210,25 @@ def _check_open_limit(*, agent: Agent) -> None:
         )
 
 
+def _check_patch(*, target: Target, base: TargetVersion, patch: str) -> None:
+    try:
+        target_patch_check(target=target, base=base.content, patch=patch)
+    except ContentTooLarge as exc:
+        limit = settings.MAX_TARGET_CONTENT_BYTES
+        raise SubmitRefused(
+            "patch-does-not-apply",
+            f"{exc}; a target's content may have at most {limit} bytes (MAX_TARGET_CONTENT_BYTES)",
+        ) from exc
+    except PatchError as exc:
+        raise SubmitRefused("patch-does-not-apply", str(exc)) from exc
+
+
 def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
     """Check a signed envelope in contract order, then store it, its signature, its queued gate
     run and its PatchProposed event in one transaction.
+
+    The one exception to contract order: the open-proposal limit (429) is checked before the
+    patch (422), so an agent at its limit costs one count, not a patch check.
 
     Raises SubmitRefused on any refusal, having stored nothing. The queued gate run is the
     outbox: whoever runs the gates publishes it after commit (audit.gates), and the sweep
@@ -237,11 +258,9 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
         tests = resolve_tests(target=target, requested=fields["test_requirements"])
     except UnknownTestError as exc:
         raise SubmitRefused("unknown-test", str(exc)) from exc
-    try:
-        target_patch_check(target=target, base=base.content, patch=fields["patch"])
-    except PatchError as exc:
-        raise SubmitRefused("patch-does-not-apply", str(exc)) from exc
+    # Before any patch work: an agent at its limit is refused at the cost of one count.
     _check_open_limit(agent=agent)
+    _check_patch(target=target, base=base, patch=fields["patch"])
     try:
         return _store(
             agent=agent,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from patches.audit_rules import AuditRulesError, audit_rules_validate
@@ -86,5 +87,12 @@ def target_patch_apply(*, target: Target, base: str, patch: str) -> Applied:
 
 
 def target_patch_check(*, target: Target, base: str, patch: str) -> str:
-    """The content patch gives on base, checked as target_patch_apply checks it (no inverse)."""
-    return check_patch(base=base, patch=patch, **_format_of(target))
+    """The content patch gives on base, checked as target_patch_apply checks it (no inverse),
+    within MAX_TARGET_CONTENT_BYTES: submit's check. Apply and replay keep the format's ceiling,
+    so lowering the setting never makes accepted history unreplayable."""
+    return check_patch(
+        base=base,
+        patch=patch,
+        max_content_bytes=settings.MAX_TARGET_CONTENT_BYTES,
+        **_format_of(target),
+    )

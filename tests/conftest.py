@@ -18,6 +18,13 @@ def _eager_celery():  # type: ignore[no-untyped-def]
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _log_files(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Each test its own recorded log head and alarm: they live outside the test database."""
+    settings.LOG_HEAD_PATH = tmp_path / "log_head.json"
+    settings.LOG_ALARM_PATH = tmp_path / "log_alarm.json"
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     # PostgreSQL-only tests are deselected (not skipped) on the SQLite pass; .ci/run runs the
     # suite again on PostgreSQL, where they run.

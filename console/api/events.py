@@ -1,4 +1,5 @@
-"""Agent API: the event log feed for auditors, paged by sequence number."""
+"""Agent API: the event log feed, paged by sequence number: all of it for auditors (log:read),
+the events about its own proposals and keys for any other agent."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from console.api.auth import agent_auth
+from console.api.auth import agent_auth, request_agent
 from console.api.schemas import EventOut
 from console.api.schemas import Problem as ProblemSchema
+from patches.agents import agent_events
 from patches.canonical import format_timestamp
-from patches.models import Event
 
 router = Router(tags=["events"], auth=agent_auth)
 
@@ -30,7 +31,9 @@ def events_list(
     after: int = Query(0, ge=0, le=MAX_SEQ),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
 ) -> list[dict[str, Any]]:
-    rows = Event.objects.filter(seq__gt=after).order_by("seq")[:limit]
+    # Filtered before the slice: a page is the next `limit` events this agent may see.
+    visible = agent_events(agent=request_agent(request))
+    rows = visible.filter(seq__gt=after).order_by("seq")[:limit]
     return [
         {
             "seq": row.seq,

@@ -29,7 +29,9 @@ blocks, embedded behind "show N more lines" (<details>, no JS needed) up to 20,0
 part and only counted ("N unchanged lines not shown", linking to ?full=1) beyond that.
 Safety valves: lines over 500 characters are neither highlighted nor word-diffed; changed
 blocks over 200 lines get no word diff; above 2,500 shown rows only changed lines and their
-context are lexed (hunk by hunk) and collapsed lines are shown plain.
+context are lexed (hunk by hunk) and collapsed lines are shown plain; line matching has a step
+budget (console/diffs/matching.py), past which the diff is a coarser one and `diff.coarse` is
+set, which the partial states in a note (`data-testid="diff-coarse"`).
 """
 
 from console.diffs.engine import (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from difflib import SequenceMatcher
 from typing import Any, TypedDict
 
 from django.utils.safestring import SafeString, mark_safe
@@ -18,6 +17,7 @@ from console.diffs.highlight import (
     tokenize_lines,
     word_marks,
 )
+from console.diffs.matching import line_opcodes
 from console.diffs.model import Block, Diff, OperationLine, Row
 from console.diffs.render import rows_html
 
@@ -91,7 +91,8 @@ def build_diff(
     if language == "json":
         old, new = _pretty_json(old), _pretty_json(new)
     old_lines, new_lines = _split_lines(old), _split_lines(new)
-    opcodes = SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes()
+    # Exact matching within a step budget; past it, the coarser diff (diff.coarse says so).
+    opcodes, coarse = line_opcodes(old_lines, new_lines)
     segments = _segments(opcodes, context=context)
     added = sum(j2 - j1 for tag, _, _, j1, j2 in opcodes if tag in ("insert", "replace"))
     removed = sum(i2 - i1 for tag, i1, i2, _, _ in opcodes if tag in ("delete", "replace"))
@@ -211,6 +212,7 @@ def build_diff(
         next_offset=stop if stop < total else None,
         words_skipped=words_skipped,
         operations=list(operations),
+        coarse=coarse,
     )
 
 

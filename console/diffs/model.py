@@ -68,6 +68,9 @@ class Diff:
     next_offset: int | None  # the offset that shows the next part, when truncated
     words_skipped: bool  # some changed block was over the word-diff bound
     operations: list[OperationLine] = field(default_factory=list)
+    # The lines were too costly to match exactly (console.diffs.matching): unchanged lines may
+    # be shown as removed and added again, never the other way round.
+    coarse: bool = False
 
     @property
     def identical(self) -> bool:

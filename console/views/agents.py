@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 from console.views.access import admin_view, agent_for, viewer_of
 from patches.agents import AgentError, agent_key_revoke, agent_token_rotate
 from patches.models import Agent, AgentKey, AgentToken
+
+_KEY_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _agents_context(**extra: Any) -> dict[str, Any]:
@@ -36,7 +39,8 @@ def agent_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_view
 def agent_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
-    key = AgentKey.objects.filter(key_id=key_id).first()
+    # A key id is 64 hex digits; anything else (a NUL, which PostgreSQL refuses) names no key.
+    key = AgentKey.objects.filter(key_id=key_id).first() if _KEY_ID.fullmatch(key_id) else None
     if key is None:
         raise Http404(f"No key {key_id}.")
     try:

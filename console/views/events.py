@@ -49,7 +49,8 @@ def chain_status(*, refresh: bool = False) -> dict[str, Any]:
 def event_log(request: HttpRequest) -> HttpResponse:
     viewer = viewer_of(request)
     form = EventFilterForm(request.GET or None, kinds=event_kinds())
-    data = form.cleaned_data if form.is_valid() else {}
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {}
     events = visible_events(viewer, kind=data.get("kind") or "", proposal_id=data.get("proposal"))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"event": event, "payload": pretty_payload(event)} for event in page.object_list]
@@ -63,6 +64,9 @@ def event_log(request: HttpRequest) -> HttpResponse:
         "chain": chain_status(refresh=request.GET.get("verify") == "now"),
         "checkpoints": recent_checkpoints(),
     }
+    # A filter out of range (a proposal number past 64 bits) is the client's error: 400, with
+    # the page unfiltered and the field marked invalid, rather than a database error.
+    status = 400 if form.is_bound and not valid else 200
     if htmx_target(request) == "event-table":
-        return render(request, "console/partials/event_table.html", context)
-    return render(request, "console/events.html", context)
+        return render(request, "console/partials/event_table.html", context, status=status)
+    return render(request, "console/events.html", context, status=status)

@@ -39,11 +39,16 @@ def target_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "console/target.html", context)
 
 
+MAX_VERSION = 2**63 - 1  # a version number is a 64-bit integer in the database
+
+
 def _version_number(raw: str | None, default: int) -> int:
     try:
-        return int(raw) if raw else default
+        number = int(raw) if raw else default
     except ValueError:
         return default
+    # Out of range (negative, or past 64 bits): no URL names it, so the default instead.
+    return number if 1 <= number <= MAX_VERSION else default
 
 
 @require_GET

@@ -43,6 +43,7 @@ class _Hunk:
     new_count: int
     old: list[str] = field(default_factory=list)  # context and removed lines, with endings
     new: list[str] = field(default_factory=list)  # context and added lines, with endings
+    changed: int = 0  # the body's "-" and "+" lines
 
     @property
     def where(self) -> str:
@@ -142,6 +143,8 @@ def _read_body(hunk: _Hunk, lines: list[str], index: int) -> int:
                     f"a line follows the {side} side's last line, which was marked {NO_NEWLINE!r}",
                     location=f"{hunk.where}, patch line {index}",
                 )
+        if marker != " ":
+            hunk.changed += 1
         if "old" in sides:
             old_left -= 1
             hunk.old.append(content)
@@ -156,8 +159,7 @@ def parse_unified_diff(patch: str) -> list[_Hunk]:
     """The hunks of a one-file unified diff; headers before the first hunk are ignored."""
     if patch.count("\n") > MAX_PATCH_LINES:
         raise PatchError(f"the patch has more than {MAX_PATCH_LINES} lines")
-    lines = patch.split("\n")
-    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    lines = split_lines(patch)
     hunks: list[_Hunk] = []
     index = 0
     while index < len(lines):
@@ -186,6 +188,15 @@ def parse_unified_diff(patch: str) -> list[_Hunk]:
     if not hunks:
         raise PatchError("patch has no hunks: a unified diff needs at least one '@@ -a,b +c,d @@'")
     return hunks
+
+
+def changed_line_count(patch: str) -> int:
+    """Lines the patch removes plus lines it adds, as its hunks state them (PatchError if none).
+
+    Read from the patch itself, not by matching base and result again: linear in the patch,
+    and the count a reviewer sees in the diff.
+    """
+    return sum(hunk.changed for hunk in parse_unified_diff(patch))
 
 
 def apply_unified_diff(base: str, patch: str) -> str:

@@ -1,4 +1,5 @@
-"""Creating test definitions: validated params, and the targets they become mandatory for."""
+"""Creating test definitions: validated params, and the targets that make them mandatory or
+offer them to agents."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def testdef_create(
     params: Any,
     patch_types: Sequence[str] = (),
     mandatory_for: Sequence[str] = (),
+    offered_for: Sequence[str] = (),
     timeout_s: int = 30,
     description: str = "",
 ) -> TestDefinition:
@@ -32,8 +34,9 @@ def testdef_create(
         raise ValueError("timeout_s must be at least 1 second")
     if TestDefinition.objects.filter(name=name).exists():
         raise ValueError(f"a test named {name!r} already exists")
-    targets = list(Target.objects.filter(name__in=mandatory_for))
-    missing = sorted(set(mandatory_for) - {t.name for t in targets})
+    named = set(mandatory_for) | set(offered_for)
+    targets = list(Target.objects.filter(name__in=named))
+    missing = sorted(named - {t.name for t in targets})
     if missing:
         raise ValueError(f"unknown targets: {', '.join(missing)}")
     unfit = [t.name for t in targets if patch_types and t.patch_type not in patch_types]
@@ -51,5 +54,9 @@ def testdef_create(
             description=description,
         )
         for target in targets:
-            target.mandatory_tests.add(definition)
+            # Mandatory wins: a mandatory test always runs, so offering it too adds nothing.
+            if target.name in mandatory_for:
+                target.mandatory_tests.add(definition)
+            else:
+                target.offered_tests.add(definition)
     return definition

@@ -8,18 +8,34 @@ from patches.models import Proposal, Target, TestDefinition, TestResult, TestRun
 
 
 class UnknownTestError(ValueError):
-    """The agent named a test that does not exist or does not apply to this target's type."""
+    """The agent named a test its target does not offer, or an offered test of another type."""
+
+
+def _not_offered(*, target: Target, names: Sequence[str]) -> UnknownTestError:
+    # Built from the request and the target's offer alone, so it reads the same whether or not
+    # a test of that name exists somewhere else: no oracle for other targets' (command) tests.
+    offered = sorted(
+        {t.name for t in target.mandatory_tests.all()}
+        | {t.name for t in target.offered_tests.all()}
+    )
+    what = f"test {names[0]} is" if len(names) == 1 else f"tests {', '.join(names)} are"
+    offer = f"it offers: {', '.join(offered)}" if offered else "it offers no tests"
+    return UnknownTestError(f"{what} not offered by target {target.name} ({offer})")
 
 
 def resolve_tests(*, target: Target, requested: Sequence[str]) -> list[TestDefinition]:
-    """The target's mandatory tests, then the requested ones; unknown names are refused."""
+    """The target's mandatory tests, then the requested ones among those the target offers.
+
+    Agents choose only among the target's mandatory and offered tests: any other name is
+    refused, so an admin's test configured for one target never runs on another.
+    """
     mandatory = list(target.mandatory_tests.order_by("name"))
     mandatory_names = {t.name for t in mandatory}
     wanted = [name for name in dict.fromkeys(requested) if name not in mandatory_names]
-    found = {t.name: t for t in TestDefinition.objects.filter(name__in=wanted)} if wanted else {}
+    found = {t.name: t for t in target.offered_tests.filter(name__in=wanted)} if wanted else {}
     missing = [name for name in wanted if name not in found]
     if missing:
-        raise UnknownTestError(f"unknown test names: {', '.join(missing)}")
+        raise _not_offered(target=target, names=missing)
     tests = mandatory + [found[name] for name in wanted]
     unfit = [t.name for t in tests if t.patch_types and target.patch_type not in t.patch_types]
     if unfit:

@@ -9,8 +9,10 @@ from tests.api.conftest import assert_problem
 from tests.factories import make_agent, make_target
 
 
-def test_any_agent_reads_events_in_order_with_values_that_rehash(api, routing):
+def test_an_auditor_reads_events_in_order_with_values_that_rehash(api, routing):
     other = make_agent("auditor-bot")
+    other.agent.scopes = ["log:read"]  # every event; tests/api/test_events_scope.py: the rest
+    other.agent.save()
     events = api.get("/events", persona=other).json()
     stored = list(Event.objects.order_by("seq"))
     assert [e["seq"] for e in events] == [e.seq for e in stored]
@@ -28,6 +30,8 @@ def test_any_agent_reads_events_in_order_with_values_that_rehash(api, routing):
 
 
 def test_it_pages_events_after_a_seq(api, db):
+    api.persona.agent.scopes = ["log:read"]
+    api.persona.agent.save()
     for index in range(5):
         make_target(name=f"t{index}")
     first = api.get("/events?limit=2").json()

@@ -21,7 +21,7 @@ def submitted(api, good_envelope):
 
 
 def test_it_shows_an_agent_its_proposal_with_tests_and_reviews(api, agent, routing, db):
-    make_test("shape", "json_schema", {"schema": {"type": "object"}})
+    routing.offered_tests.add(make_test("shape", "json_schema", {"schema": {"type": "object"}}))
     from tests.factories import proposal_body, signed_envelope
 
     response = api.submit(

@@ -61,13 +61,14 @@ def test_it_accepts_a_signed_proposal_and_stores_it_with_its_event_and_gate_run(
 
 def test_it_runs_the_targets_mandatory_tests_and_the_requested_ones(api, agent, db):
     mandatory = make_test("shape", "json_schema", {"schema": {"type": "object"}})
-    make_test("cases", "routing_cases", {"cases": []})
+    cases = make_test("cases", "routing_cases", {"cases": []})
     target = make_target(
         name="router2",
         patch_type="Routing",
         content={"default": "general", "threshold": 1.0, "routes": {}},
         tests=[mandatory.name],
     )
+    target.offered_tests.add(cases)  # agents name only tests their target offers
     envelope = signed_envelope(
         agent, proposal_body(target=target, patch=threshold_patch(), test_requirements=["cases"])
     )
@@ -511,11 +512,11 @@ def test_it_refuses_a_diff_that_does_not_apply_strictly_with_422(api, agent, db,
 def test_a_submission_costs_the_same_few_queries_however_many_tests_it_names(
     api, agent, db, on_postgres
 ):
-    names = [
-        make_test(f"t{i}", "json_schema", {"schema": {"type": "object"}}).name for i in range(6)
-    ]
+    defined = [make_test(f"t{i}", "json_schema", {"schema": {"type": "object"}}) for i in range(6)]
+    names = [test.name for test in defined]
     bare = make_target(name="bare", patch_type="Routing", content=ROUTING)
     tested = make_target(name="tested", patch_type="Routing", content=ROUTING, tests=names[:1])
+    tested.offered_tests.set(defined[1:])  # agents name only tests their target offers
 
     def queries(target, requested):
         envelope = signed_envelope(
@@ -567,14 +568,17 @@ def test_a_submission_with_several_faults_is_refused_for_the_first_in_contract_o
         (good_envelope(base_version=9, test_requirements=["nope"]), 409, "stale-base"),
         # an unknown test, and a patch that does not apply
         (good_envelope(test_requirements=["nope"], patch="[{}]"), 422, "unknown-test"),
-        # a patch that does not apply, and too many pending proposals
-        (good_envelope(patch="[{}]"), 422, "patch-does-not-apply"),
+        # too many pending proposals, and a patch that does not apply: the limit is checked
+        # before any patch work (tests/api/test_submit_limits.py)
+        (good_envelope(patch="[{}]"), 429, "too-many-pending"),
         (good_envelope(patch=threshold_patch(5.0)), 429, "too-many-pending"),
     ]
     before = counts()
     for envelope, status, slug in faults:
         assert_problem(api.submit(envelope), status, slug)
     assert counts() == before
+    settings.API_MAX_PENDING_PER_AGENT = 2
+    assert_problem(api.submit(good_envelope(patch="[{}]")), 422, "patch-does-not-apply")
 
 
 def test_refused_submissions_leave_no_gap_in_proposal_ids(api, good_envelope, settings):

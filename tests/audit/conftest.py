@@ -9,14 +9,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from audit.gate import audit_gate_run
+from audit.reviews import review_record
 from patches.agents import agent_key_revoke
 from patches.canonical import hash_of
 from patches.formats import content_hash, make_patch
-from patches.lifecycle import proposal_apply, proposal_reject
+from patches.lifecycle import proposal_pass_test_gate, proposal_reject
 from patches.log import event_append
 from patches.models import GateStatus, Proposal, ProposalStatus, Signature, Target, TestRun
 from tests.factories import (
@@ -24,6 +27,7 @@ from tests.factories import (
     ROUTING,
     AgentPersona,
     make_agent,
+    make_reviewer,
     make_target,
     proposal_body,
     signed_envelope,
@@ -77,7 +81,7 @@ def propose(persona: AgentPersona, target: Target, patch: str) -> Proposal:
         base_content_hash=target.versions.get(version=target.version).content_hash,
         patch=patch,
         reasoning=body["reasoning"],
-        status=ProposalStatus.IN_REVIEW,
+        status=ProposalStatus.TESTING,
     )
     Signature.objects.create(
         proposal=proposal,
@@ -94,6 +98,9 @@ def propose(persona: AgentPersona, target: Target, patch: str) -> Proposal:
         payload={"patch_hash": proposal.patch_hash, "target": target.name, "proposal": proposal.pk},
         proposal=proposal,
     )
+    proposal = proposal_pass_test_gate(proposal=proposal)
+    audit_gate_run(proposal_id=proposal.pk)
+    proposal.refresh_from_db()
     return proposal
 
 
@@ -108,10 +115,26 @@ class History:
     applied: list[Proposal] = field(default_factory=list)
 
     def apply(self, target: str, patch: str) -> Proposal:
+        """Proposed, both gates passed, approved by rita: applied as the console applies."""
         proposal = propose(self.persona, self.targets[target], patch)
-        proposal_apply(proposal=proposal, actor="user:rita")
+        review_record(
+            proposal=proposal,
+            reviewer=history_reviewer(),
+            decision="approve",
+            reason="Reads right.",
+            patch_hash=proposal.patch_hash,
+            base_content_hash=proposal.base_content_hash,
+        )
+        proposal.refresh_from_db()
+        assert proposal.status == ProposalStatus.APPLIED
         self.applied.append(proposal)
         return proposal
+
+
+def history_reviewer() -> Any:
+    """rita, the reviewer of every scripted history (created once per test database)."""
+    existing = User.objects.filter(username="rita").first()
+    return existing or make_reviewer("rita")
 
 
 def build_history(*, checkpoint: Callable[[], Any] | None = None) -> History:

@@ -14,6 +14,7 @@ from patches.canonical import format_timestamp
 from patches.chain import event_hash_input
 from patches.log import event_append
 from patches.models import Event
+from patches.signing import console_public_key
 from tests.audit.conftest import build_history, drop_event_triggers, run_command
 
 
@@ -85,11 +86,12 @@ def test_reordered_events_fail_at_the_first_moved_seq(chain: list[Event]) -> Non
     assert err.startswith("FAIL at seq 4: ")
 
 
-def test_an_inserted_event_fails_where_the_chain_stops_linking(chain: list[Event]) -> None:
+def test_an_inserted_event_fails_at_its_own_seq(chain: list[Event]) -> None:
     drop_event_triggers()
     for seq in range(10, 5, -1):
         _sql("UPDATE audit_event SET seq = seq + 1 WHERE seq = %s", [seq])
-    # A well-formed forgery at seq 6, linked to 5 and correctly hashed: 7 no longer links.
+    # A well-formed forgery at seq 6, linked to 5 and correctly hashed: it has no MAC the
+    # console wrote (and 7 no longer links).
     moment = chain[4].created_at
     created = format_timestamp(moment)
     payload = '{"n":0}'
@@ -113,7 +115,7 @@ def test_an_inserted_event_fails_where_the_chain_stops_linking(chain: list[Event
     code, _, err = run_command("verify_log")
     assert (code, err.strip()) == (
         1,
-        "FAIL at seq 7: prev_hash does not link to the previous event's hash",
+        "FAIL at seq 6: MAC mismatch: this event was not written by the console",
     )
 
 
@@ -231,3 +233,44 @@ def test_parallel_workers_agree_with_the_sequential_check(monkeypatch: pytest.Mo
     broken = verify_chain(workers=3)
     assert (broken.ok, broken.seq) == (False, last.seq + 1)
     assert broken.message.startswith(f"FAIL at seq {last.seq + 1}: hash mismatch")
+
+
+@pytest.fixture
+def console_key_rotated(settings):  # type: ignore[no-untyped-def]
+    """Switch the console to a new key (as CONSOLE_SIGNING_KEY does), and back after."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from patches.signing import console_private_key, event_mac_key, private_key_pem
+
+    def rotate() -> bytes:
+        old = console_public_key()
+        settings.CONSOLE_SIGNING_KEY = private_key_pem(Ed25519PrivateKey.generate()).decode()
+        console_private_key.cache_clear()
+        event_mac_key.cache_clear()
+        return old
+
+    yield rotate
+    console_private_key.cache_clear()
+    event_mac_key.cache_clear()
+
+
+def test_checkpoints_of_a_retired_console_key_keep_verifying(
+    db: None, settings, console_key_rotated
+) -> None:  # type: ignore[no-untyped-def]
+    build_history(checkpoint=checkpoint_sign)
+    checkpoint_sign()  # the rotation procedure: sign a checkpoint, then change keys
+    retired = console_key_rotated()
+    settings.CONSOLE_RETIRED_PUBLIC_KEYS = [retired]
+    event_append(kind="Thing", actor="user:test", payload={"after": "rotation"})
+    checkpoint_sign()
+    code, out, err = run_command("verify_log")
+    assert code == 0, err
+    assert out.startswith(f"OK {Event.objects.count()} events")
+    # Without the retired key nothing vouches for the events before the rotation: their MACs
+    # are under the old key, so the log is refused from the first of them, not skipped.
+    settings.CONSOLE_RETIRED_PUBLIC_KEYS = []
+    code, _, err = run_command("verify_log")
+    assert (code, err.strip()) == (
+        1,
+        "FAIL at seq 1: MAC mismatch: this event was not written by the console",
+    )

@@ -13,6 +13,7 @@ from audit.gate import audit_gate_run
 from audit.reviews import review_record
 from patches.canonical import canonical, hash_of
 from patches.lifecycle import proposal_pass_test_gate
+from patches.log import event_append
 from patches.models import (
     GateStatus,
     Proposal,
@@ -107,6 +108,13 @@ def proposal_make(
         verified_at=timezone.now(),
     )
     TestRun.objects.create(proposal=proposal, patch_hash=proposal.patch_hash)
+    # As submit logs it: the log's lifecycle rules need every applied patch proposed first.
+    event_append(
+        kind="PatchProposed",
+        actor=f"agent:{persona.agent.name}",
+        payload={"patch_hash": proposal.patch_hash, "target": target.name, "proposal": proposal.pk},
+        proposal=proposal,
+    )
     return gate_pass(proposal) if passed else proposal
 
 

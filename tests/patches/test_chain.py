@@ -14,7 +14,9 @@ from patches.chain import (
     ChainBroken,
     ChainChecker,
     event_hash_input,
+    event_mac,
 )
+from patches.signing import key_id_of, raw_public_key, sign
 
 
 def _chain(payloads: list[dict]) -> list[tuple]:
@@ -29,7 +31,8 @@ def _chain(payloads: list[dict]) -> list[tuple]:
             created_at=created,
             prev_hash=prev,
         )
-        rows.append((seq, "Thing", 'user:ünï "q"', canonical_text(payload), created, prev, digest))
+        row = (seq, "Thing", 'user:ünï "q"', canonical_text(payload), created, prev, digest, "")
+        rows.append(row)
         prev = digest
     return rows
 
@@ -168,7 +171,84 @@ def test_below_a_trusted_checkpoint_only_hashes_are_checked() -> None:
         rows[0][4],
         GENESIS_PREV_HASH,
         "sha256:" + hashlib.sha256(data).hexdigest(),
+        "",
     )
     ChainChecker(trusted_upto=1).feed([first])
     with pytest.raises(ChainBroken, match="not canonical"):
         ChainChecker().feed([first])
+
+
+MAC_KEY = b"k" * 32
+
+
+def _with_macs(rows: list[tuple], key: bytes = MAC_KEY) -> list[tuple]:
+    return [(*row[:7], event_mac(key, row[6])) for row in rows]
+
+
+def test_every_event_from_mac_from_on_needs_the_consoles_mac() -> None:
+    rows = _with_macs(_chain([{"n": n} for n in range(6)]))
+    ChainChecker(mac_key=MAC_KEY).feed(rows)
+    # A forger with the database but not the key: right hashes, a MAC under another key.
+    forged = [*rows[:3], *_with_macs(rows[3:4], b"x" * 32), *rows[4:]]
+    with pytest.raises(ChainBroken, match="MAC mismatch") as broken:
+        ChainChecker(mac_key=MAC_KEY).feed(forged)
+    assert broken.value.seq == 4
+    # Or no MAC at all, hoping to pass as an event from before MACs existed.
+    blank = [*rows[:3], (*rows[3][:7], ""), *rows[4:]]
+    with pytest.raises(ChainBroken, match="MAC mismatch"):
+        ChainChecker(mac_key=MAC_KEY).feed(blank)
+
+
+def test_events_before_mac_from_are_not_asked_for_a_mac() -> None:
+    legacy = _chain([{"n": n} for n in range(6)])
+    rows = [*legacy[:3], *_with_macs(legacy[3:])]
+    ChainChecker(mac_key=MAC_KEY, mac_from=4).feed(rows)
+    with pytest.raises(ChainBroken, match="MAC mismatch") as broken:
+        ChainChecker(mac_key=MAC_KEY, mac_from=3).feed(rows)
+    assert broken.value.seq == 3
+
+
+def _signed_event(rows: list[tuple], private_key, *, seq: int | None = None) -> tuple:
+    """A CheckpointSigned event appended after rows, signing their head."""
+    last_seq, head = rows[-1][0], rows[-1][6]
+    signed_seq = last_seq if seq is None else seq
+    statement = {"seq": signed_seq, "head": head}
+    payload = {
+        "seq": signed_seq,
+        "head": head,
+        "key_id": key_id_of(raw_public_key(private_key.public_key())),
+        "signature": sign(private_key, statement),
+    }
+    created = "2026-11-25T20:32:00.000000Z"
+    digest = event_hash(
+        seq=last_seq + 1,
+        kind="CheckpointSigned",
+        actor="system:console",
+        payload=payload,
+        created_at=created,
+        prev_hash=head,
+    )
+    return (
+        last_seq + 1,
+        "CheckpointSigned",
+        "system:console",
+        canonical_text(payload),
+        created,
+        head,
+        digest,
+        "",
+    )
+
+
+def test_checkpoint_signed_events_are_checked_as_checkpoints() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    console, attacker = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    keys = {key_id_of(raw_public_key(console.public_key())): raw_public_key(console.public_key())}
+    rows = _chain([{"n": n} for n in range(4)])
+    ChainChecker(console_keys=keys).feed([*rows, _signed_event(rows, console)])
+    with pytest.raises(ChainBroken, match="not a console key") as broken:
+        ChainChecker(console_keys=keys).feed([*rows, _signed_event(rows, attacker)])
+    assert broken.value.seq == 5
+    with pytest.raises(ChainBroken, match="does not sign the event before it"):
+        ChainChecker(console_keys=keys).feed([*rows, _signed_event(rows, console, seq=2)])

@@ -53,6 +53,7 @@ def _link(
         created_at,
         prev_hash,
         _hash(seq, kind, actor, payload, created_at, prev_hash),
+        "",  # no MAC: these chains are checked without the console's key
     )
 
 
@@ -238,8 +239,9 @@ def _write(rows: list[EventRow]) -> None:
             created_at=datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC),
             prev_hash=prev,
             hash=stored,
+            mac=mac,
         )
-        for seq, kind, actor, payload, created_at, prev, stored in rows
+        for seq, kind, actor, payload, created_at, prev, stored, mac in rows
     )
 
 

@@ -29,8 +29,9 @@ def _login(client: Client, username: str, password: str, **extra: str) -> int:
 def test_spoofed_forwarded_for_headers_do_not_reset_the_count():
     make_reviewer("rita")
     client = Client()
-    for n in range(5):
+    for n in range(4):
         assert _login(client, "rita", f"guess {n}", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}") == 200
+    assert _login(client, "rita", "guess 4", HTTP_X_FORWARDED_FOR="10.0.0.4") == 429
     assert _login(client, "rita", PASSWORD, HTTP_X_FORWARDED_FOR="10.9.9.9") == 429
     assert "_auth_user_id" not in client.session
 
@@ -38,15 +39,17 @@ def test_spoofed_forwarded_for_headers_do_not_reset_the_count():
 def test_respelling_the_username_does_not_reset_the_count():
     make_reviewer("rita")
     client = Client()
-    for spelling in ("rita", "RITA", " rita", "Rita ", "rItA"):
+    for spelling in ("rita", "RITA", " rita", "Rita "):
         assert _login(client, spelling, "wrong") == 200
+    assert _login(client, "rItA", "wrong") == 429
     assert _login(client, "rita", PASSWORD) == 429
 
 
 def test_a_fresh_client_without_cookies_is_still_limited():
     make_reviewer("rita")
-    for n in range(5):
+    for n in range(4):
         assert _login(Client(), "rita", f"guess {n}") == 200
+    assert _login(Client(), "rita", "guess 4") == 429
     assert _login(Client(), "rita", PASSWORD) == 429
 
 

@@ -76,3 +76,24 @@ def test_it_refuses_a_taken_name_and_a_missing_file(tmp_path):
         run("other", "--kind", "placeholders", "--params-file", str(tmp_path / "missing.json"))
     with pytest.raises(CommandError, match="is not a slug"):
         run("not a slug", "--kind", "placeholders", "--params-file", params_file(tmp_path, {}))
+
+
+def test_it_offers_a_test_to_targets_whose_agents_may_then_name_it(tmp_path):
+    offering = target_of("Routing")
+    other = target_of("Prompt")
+    out = run(
+        "lint",
+        "--kind",
+        "command",
+        "--params-file",
+        params_file(tmp_path, {"argv": ["true"], "timeout_s": 5}),
+        "--offered-for",
+        offering.name,
+    )
+    assert json.loads(out) == {"name": "lint", "kind": "command"}
+    assert list(offering.offered_tests.values_list("name", flat=True)) == ["lint"]
+    assert not offering.mandatory_tests.exists()
+    assert not other.offered_tests.exists() and not other.mandatory_tests.exists()
+    with pytest.raises(CommandError, match="unknown targets: ghost"):
+        run("lint2", "--kind", "placeholders", "--params-file", params_file(tmp_path, {}),
+            "--offered-for", "ghost")  # fmt: skip

@@ -7,11 +7,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from audit.verify import verify_chain
+from audit.verify import verify_chain, verify_lifecycle
 
 
 class Command(BaseCommand):
-    help = "Verify the event log's hash chain and checkpoints; exit 1 naming the first bad seq."
+    help = (
+        "Verify the event log: hashes, the console's MACs, checkpoints (rows, CheckpointSigned "
+        "events and the head file) and the lifecycle rules; exit 1 naming the first bad seq."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -28,6 +31,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = verify_chain(workers=options["workers"], strict=options["strict"])
+        if result.ok:
+            lifecycle = verify_lifecycle()
+            if not lifecycle.ok:
+                result = lifecycle
         if not result.ok:
             self.stderr.write(result.message)
             sys.exit(1)

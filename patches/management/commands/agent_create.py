@@ -1,4 +1,5 @@
-"""agent_create NAME [--public-key PEM_FILE]: register an agent with one key and an API token."""
+"""agent_create NAME [--public-key PEM_FILE] [--auditor]: register an agent with one key and an
+API token (with the log:read scope for an auditor)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from patches.agents import AgentError, agent_create
-from patches.models import Agent
+from patches.models import Agent, AgentScope
 from patches.signing import KeyFormatError, load_public_key_pem, write_private_key
 
 
@@ -28,6 +29,12 @@ class Command(BaseCommand):
             metavar="PEM_FILE",
             help="the agent's Ed25519 public key (PEM); without it a keypair is generated "
             "and the private key written to var/keys/NAME.pem (0600)",
+        )
+        parser.add_argument(
+            "--auditor",
+            action="store_true",
+            help="give the token the log:read scope: GET /api/v1/events shows every event, "
+            "not only those about this agent's proposals and keys",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -52,7 +59,12 @@ class Command(BaseCommand):
         if public_key is None and key_file.exists():
             raise CommandError(f"{key_file} already exists; move it away or pass --public-key")
         try:
-            created = agent_create(name=name, actor="system:console", public_key=public_key)
+            created = agent_create(
+                name=name,
+                actor="system:console",
+                public_key=public_key,
+                scopes=[AgentScope.LOG_READ] if options["auditor"] else [],
+            )
         except AgentError as exc:
             raise CommandError(str(exc)) from exc
         result = {"agent": created.agent.name, "token": created.token, "key_id": created.key.key_id}

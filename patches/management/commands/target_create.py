@@ -15,12 +15,19 @@ from patches.targets import TargetError, target_create
 
 
 def _read(path: str, what: str) -> str:
+    """The file's text, byte for byte: read as bytes, so CRLF stays CRLF (text mode would turn
+    it into LF and a `diff -u` made against the real file would no longer apply)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise CommandError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    try:
+        return raw.decode("utf-8")  # strict: no replacement characters, no surrogates
     except UnicodeDecodeError as exc:
-        raise CommandError(f"{what} {path} is not UTF-8: {exc}") from exc
+        bad = raw[exc.start : exc.end].hex(" ")
+        raise CommandError(
+            f"{what} {path} is not UTF-8: {exc.reason} (bytes {bad}) at byte offset {exc.start}"
+        ) from exc
 
 
 class Command(BaseCommand):

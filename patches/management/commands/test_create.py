@@ -28,6 +28,12 @@ class Command(BaseCommand):
             "--mandatory-for", default="", help="targets that must always run it, comma-separated"
         )
         parser.add_argument(
+            "--offered-for",
+            default="",
+            help="targets whose agents may ask for it in test_requirements, comma-separated "
+            "(agents may name only a target's mandatory and offered tests)",
+        )
+        parser.add_argument(
             "--patch-types",
             default="",
             help="patch types it applies to, comma-separated (default: any)",
@@ -59,6 +65,7 @@ class Command(BaseCommand):
                 params=params,
                 patch_types=_names(options["patch_types"]),
                 mandatory_for=_names(options["mandatory_for"]),
+                offered_for=_names(options["offered_for"]),
                 timeout_s=options["timeout"],
                 description=options["description"],
             )
