@@ -99,6 +99,10 @@ def django_ready(database_url: str | None = None, *, var_dir: str | None = None)
         os.environ["DATABASE_URL"] = database_url
         if var_dir is not None:
             os.environ["VAR_DIR"] = var_dir
+        # The throwaway database's signed head and alarm stay with it, never in the real var/.
+        log_dir = Path(tempfile.mkdtemp(prefix="bench-log-"))
+        os.environ["LOG_HEAD_PATH"] = str(log_dir / "log_head.json")
+        os.environ["LOG_ALARM_PATH"] = str(log_dir / "log_alarm.json")
     # Measure as deployed: with DEBUG on, Django renders and keeps every query it runs.
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")

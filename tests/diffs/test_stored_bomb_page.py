@@ -30,7 +30,7 @@ def test_the_page_of_a_stored_copy_bomb_names_the_limit_and_stays_small(monkeypa
     operations += [{"op": "copy", "from": "/s", "path": f"/c{n}"} for n in range(1_000)]
     bomb = json.dumps(operations, separators=(",", ":"))
     # As an older console stored it: without the door's patch check.
-    monkeypatch.setattr(patches.submit, "check_patch", lambda **kwargs: "")
+    monkeypatch.setattr(patches.submit, "target_patch_check", lambda **kwargs: "")
     body = canonical_body(signed_envelope(agent, proposal_body(target=target, patch=bomb)))
     proposal = proposal_submit(agent=agent.agent, body=body)
     monkeypatch.undo()
