@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import pytest
 from django.db import connection
 
 from console.celery import app as celery_app
-
-# Processes the tests start (servers, workers, commands) keep their signed log head and alarm
-# away from the real var/ too; in this process each test gets its own (_log_files).
-_LOG_DIR = tempfile.mkdtemp(prefix="test-log-")
-os.environ.setdefault("LOG_HEAD_PATH", os.path.join(_LOG_DIR, "log_head.json"))
-os.environ.setdefault("LOG_ALARM_PATH", os.path.join(_LOG_DIR, "log_alarm.json"))
 
 
 @pytest.fixture(autouse=True)
