@@ -63,7 +63,7 @@ def event_hash_input(
 
 def event_mac(mac_key: bytes, event_hash: str) -> str:
     """Hex HMAC-SHA256 of an event's hash: the hash covers every field, so this covers them too."""
-    return hmac.new(mac_key, event_hash.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.digest(mac_key, event_hash.encode("ascii"), "sha256").hex()
 
 
 def checkpoint_statement_problem(
