@@ -20,6 +20,7 @@ from console.diffs.highlight import (
 from console.diffs.matching import line_opcodes
 from console.diffs.model import Block, Diff, OperationLine, Row
 from console.diffs.render import rows_html
+from patches.formats.unified_diff import split_lines
 
 LANGUAGES = ("text", "markdown", "json")
 MODES = ("unified", "split")
@@ -90,7 +91,8 @@ def build_diff(
         raise ValueError(f"unknown diff mode {mode!r}: use unified or split")
     if language == "json":
         old, new = _pretty_json(old), _pretty_json(new)
-    old_lines, new_lines = _split_lines(old), _split_lines(new)
+    # The one line model of diff and apply: only \n ends a line.
+    old_lines, new_lines = split_lines(old), split_lines(new)
     # Exact matching within a step budget; past it, the coarser diff (diff.coarse says so).
     opcodes, coarse = line_opcodes(old_lines, new_lines)
     segments = _segments(opcodes, context=context)
@@ -237,18 +239,6 @@ def _pretty_json(text: str) -> str:
         return json_for_diff(json.loads(text))
     except (ValueError, RecursionError):
         return text
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines with their endings; only \\n ends a line (as in unified diffs), so \\r\\n and a
-    missing final newline stay visible to the comparison."""
-    if not text:
-        return []
-    lines = text.split("\n")
-    result = [line + "\n" for line in lines[:-1]]
-    if lines[-1]:
-        result.append(lines[-1])
-    return result
 
 
 def _display(line: str) -> str:

@@ -35,23 +35,22 @@ from tests.factories import (
 
 CONFIG = {"retries": 3, "greeting": "hello", "limits": {"per_minute": 60}}
 
+# The append-only triggers of a log table (audit migrations 0002 and 0005), by backend.
 TRIGGERS = {
-    "sqlite": [
-        "DROP TRIGGER audit_event_no_update",
-        "DROP TRIGGER audit_event_no_delete",
-    ],
+    "sqlite": ["DROP TRIGGER {table}_no_update", "DROP TRIGGER {table}_no_delete"],
     "postgresql": [
-        "DROP TRIGGER audit_event_append_only ON audit_event",
-        "DROP TRIGGER audit_event_no_truncate ON audit_event",
+        "DROP TRIGGER {table}_append_only ON {table}",
+        "DROP TRIGGER {table}_no_truncate ON {table}",
     ],
 }
 
 
-def drop_event_triggers() -> None:
+def drop_event_triggers(tables: tuple[str, ...] = ("audit_event",)) -> None:
     """Inside the test's transaction (DDL is transactional on both backends): undone after."""
     with connection.cursor() as cursor:
-        for statement in TRIGGERS[connection.vendor]:
-            cursor.execute(statement)
+        for table in tables:
+            for statement in TRIGGERS[connection.vendor]:
+                cursor.execute(statement.format(table=table))
 
 
 def run_command(name: str, *args: str) -> tuple[int, str, str]:

@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.auth.models import User
-from django.db import connection
 from django.utils import timezone
 
 from audit.checkpoints import CheckpointError, checkpoint_sign
 from audit.log_head import log_alarm, log_head_read
 from audit.models import Checkpoint, Review
 from audit.verify import verify_chain, verify_lifecycle
-from patches.canonical import canonical_text, format_timestamp, hash_of
+from patches.canonical import canonical_text, format_timestamp, hash_of, sha256_hash
 from patches.chain import event_hash_input
 from patches.formats import content_hash
 from patches.log import chain_head, event_append
@@ -50,7 +49,7 @@ def forge_event(kind: str, actor: str, payload: dict, proposal: Proposal | None 
     seq, prev_hash = chain_head()
     now = timezone.now()
     text = canonical_text(payload)
-    digest = hash_of_bytes(
+    digest = sha256_hash(
         event_hash_input(seq + 1, kind, actor, text, format_timestamp(now), prev_hash)
     )
     return Event.objects.create(
@@ -64,29 +63,6 @@ def forge_event(kind: str, actor: str, payload: dict, proposal: Proposal | None 
         mac=secrets.token_hex(32),
         proposal=proposal,
     )
-
-
-def drop_checkpoint_triggers() -> None:
-    """As the attacker with the database file may; undone with the test's transaction."""
-    statements = {
-        "sqlite": [
-            "DROP TRIGGER audit_checkpoint_no_update",
-            "DROP TRIGGER audit_checkpoint_no_delete",
-        ],
-        "postgresql": [
-            "DROP TRIGGER audit_checkpoint_append_only ON audit_checkpoint",
-            "DROP TRIGGER audit_checkpoint_no_truncate ON audit_checkpoint",
-        ],
-    }
-    with connection.cursor() as cursor:
-        for statement in statements[connection.vendor]:
-            cursor.execute(statement)
-
-
-def hash_of_bytes(data: bytes) -> str:
-    import hashlib
-
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 @pytest.fixture
@@ -256,8 +232,8 @@ def test_a_log_cut_back_with_its_checkpoint_rows_deleted_fails_verify_log(
     recorded = log_head_read()
     assert recorded is not None and recorded["seq"] == latest.seq
     cut_to = latest.seq - 3
-    drop_event_triggers()
-    drop_checkpoint_triggers()
+    # As the attacker with the database file may; undone with the test's transaction.
+    drop_event_triggers(tables=("audit_event", "audit_checkpoint"))
     Event.objects.filter(seq__gt=cut_to).delete()
     Checkpoint.objects.all().delete()
 
