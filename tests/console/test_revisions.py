@@ -270,3 +270,27 @@ def test_verify_log_replay_and_the_stand_alone_verifier_accept_a_history_with_re
     )  # fmt: skip
     assert verifier.returncode == 0, verifier.stderr
     assert "replayed 1 targets, 3 versions" in verifier.stdout
+
+
+def test_an_admin_withdraws_a_request_on_the_page_and_a_reviewer_cannot(agent, prompt):
+    rita, rob = make_reviewer("rita"), make_reviewer("rob")
+    admin = make_reviewer("ada", admin=True)
+    proposal = submitted(agent, prompt, edit(prompt, l3="Three."))
+    post_decision(client_for(rita), proposal, "request_changes")
+    request = Review.objects.get(proposal=proposal)
+    url = f"/proposals/{proposal.pk}/requests/{request.pk}/withdraw/"
+    assert 'data-testid="withdraw-request"' not in (
+        client_for(rob).get(f"/proposals/{proposal.pk}/").content.decode()
+    )
+    before = counts()
+    assert client_for(rob).post(url, {"reason": "No."}).status_code == 403
+    assert counts() == before
+    assert 'data-testid="withdraw-request"' in (
+        client_for(admin).get(f"/proposals/{proposal.pk}/").content.decode()
+    )
+    page = client_for(admin).post(url, {"reason": "Rita is away."}, follow=True)
+    assert "The change request of rita is withdrawn." in page.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.status == "in_review"
+    request.refresh_from_db()
+    assert request.withdrawn_by == admin
