@@ -294,3 +294,24 @@ def test_an_admin_withdraws_a_request_on_the_page_and_a_reviewer_cannot(agent, p
     assert proposal.status == "in_review"
     request.refresh_from_db()
     assert request.withdrawn_by == admin
+
+
+def test_a_json_comment_is_anchored_to_a_pointer_of_the_base_or_the_proposal(agent, db):
+    from tests.factories import ROUTING
+
+    router = make_target(name="router", patch_type="Routing", content=ROUTING)
+    rita = make_reviewer("rita")
+    patch = '[{"op": "replace", "path": "/routes/billing/weight", "value": 2.0}]'
+    proposal = submitted(agent, router, patch, reasoning="Billing questions are missed today.")
+    html = client_for(rita).get(f"/proposals/{proposal.pk}/").content.decode()
+    assert 'data-pointer="/routes/billing/weight"' in html  # where the Comment control goes
+    before = counts()
+    refused = post_decision(
+        client_for(rita), proposal, "request_changes",
+        [{"anchor": {"pointer": "/routes/nowhere"}, "body": "?"}],
+    )  # fmt: skip
+    assert refused.status_code == 409 and "names no value" in refused.content.decode()
+    assert counts() == before
+    comment = {"anchor": {"pointer": "/routes/billing/weight"}, "body": "1.5 is enough."}
+    post_decision(client_for(rita), proposal, "request_changes", [comment])
+    assert api_get(agent, f"/proposals/{proposal.pk}").json()["reviews"][0]["comments"] == [comment]
