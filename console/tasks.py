@@ -15,3 +15,9 @@ def heartbeat() -> None:
     WorkerHeartbeat.objects.update_or_create(
         worker=socket.gethostname(), defaults={"seen_at": timezone.now()}
     )
+
+
+# The outbound interfaces' periodic tasks, registered with the worker through this module.
+from console.webhooks.tasks import deliver_webhooks  # noqa: E402
+
+__all__ = ["deliver_webhooks", "heartbeat"]
