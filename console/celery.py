@@ -72,6 +72,10 @@ app.conf.update(
             "task": "console.webhooks_deliver",
             "schedule": float(settings.WEBHOOK_INTERVAL_S),
         },
+        "notify-reviewers": {
+            "task": "console.notify_reviewers",
+            "schedule": float(min(60, settings.NOTIFY_DIGEST_S)),
+        },
     },
 )
 app.autodiscover_tasks(["console", "patches", "audit"])

@@ -18,6 +18,7 @@ def heartbeat() -> None:
 
 
 # The outbound interfaces' periodic tasks, registered with the worker through this module.
+from console.notifications.tasks import notify_reviewers  # noqa: E402
 from console.webhooks.tasks import deliver_webhooks  # noqa: E402
 
-__all__ = ["deliver_webhooks", "heartbeat"]
+__all__ = ["deliver_webhooks", "heartbeat", "notify_reviewers"]

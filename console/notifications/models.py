@@ -25,8 +25,10 @@ class ReviewNotice(models.Model):
     proposal = models.ForeignKey("patches.Proposal", on_delete=models.CASCADE, related_name="+")
     queued_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
-    # The digest run that claimed it, so a failed send can be given back.
+    # The digest run that claimed it, and when: a failed send gives it back, and a claim
+    # whose worker died is taken again after a while.
     batch = models.CharField(max_length=32, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
