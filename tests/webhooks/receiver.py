@@ -50,6 +50,7 @@ class Receiver:
     url: str = ""
     status: int = 200  # what it answers; 503 while "down"
     location: str = ""  # sent with a 3xx
+    hold: threading.Event | None = None  # when set, each answer waits for it
     deliveries: list[Delivery] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
 
@@ -69,6 +70,8 @@ def receiver_running() -> Iterator[Receiver]:
             receiver.deliveries.append(
                 Delivery({k.lower(): v for k, v in self.headers.items()}, body, status)
             )
+            if receiver.hold is not None:
+                receiver.hold.wait(30)
             self.send_response(status)
             if receiver.location:
                 self.send_header("Location", receiver.location)
