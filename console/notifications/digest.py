@@ -36,7 +36,7 @@ from patches.models import Event, ProposalStatus
 logger = logging.getLogger(__name__)
 
 CURSOR = "review-notices"
-EVENTS_PER_RUN = 500
+EVENTS_PER_RUN = 100
 REVIEWERS_PER_RUN = 200
 LISTED_PER_MAIL = 50
 REASONING_CHARS = 200

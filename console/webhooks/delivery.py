@@ -2,13 +2,15 @@
 
 Per subscription, events go out one at a time in seq order; the cursor moves past an event only
 once it got a 2xx, so delivery is at least once and never skips (a crash between the 2xx and
-the cursor update sends that event again, with the same webhook-id). A run claims a bounded
-number of due subscriptions with a lease (a token and an expiry on the row, taken in a short
-transaction; skip_locked on PostgreSQL): no two workers deliver one subscription at once, and
-no database transaction stays open while a receiver answers. Every write after the claim checks
-the token, so a run whose lease expired (a stuck worker) cannot move the cursor any more.
+the cursor update sends that event again, with the same webhook-id). A round claims due
+subscriptions one at a time, each right before delivering it, with a lease (a token and an
+expiry on the row, taken in a short transaction; SKIP LOCKED on PostgreSQL), so no two workers
+deliver one subscription at once and no database transaction stays open while a receiver
+answers. Every write after the claim checks the token and renews the lease, so a round whose
+lease ran out (a stuck worker) cannot move the cursor any more.
 
-`now` is the delivery clock: the task passes the wall clock, tests pass the times they want.
+`now` starts the delivery clock (RoundClock): the task passes the wall clock, tests the times
+they want.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ GIVE_UP_AFTER = timedelta(hours=24)
 SUBSCRIPTIONS_PER_RUN = 50
 EVENTS_PER_SUBSCRIPTION = 100
 KEEP_ATTEMPTS = 20  # per subscription
+# A round starts no new attempt after this long; the beat starts the next round soon after.
+ROUND_BUDGET = timedelta(seconds=60)
 # Renewed at every write; longer than one attempt can take.
 LEASE = timedelta(seconds=ATTEMPT_TIMEOUT_S * 3)
 
@@ -64,37 +68,63 @@ def retry_delay(failures: int) -> timedelta:
     return BACKOFF[min(failures, len(BACKOFF)) - 1]
 
 
+class RoundClock:
+    """The delivery clock: the round's start time plus the real time elapsed since."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._started = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._started)
+
+
 def webhooks_deliver(*, now: datetime | None = None) -> RunReport:
-    """One delivery round: every due subscription (bounded) gets its next events."""
-    now = now or timezone.now()
+    """One delivery round: due subscriptions (bounded), one at a time, get their next events."""
+    clock = RoundClock(now or timezone.now())
     head, _ = chain_head()
     report = RunReport()
-    for subscription in _claim(now=now, head=head):
+    # Idle rounds read, never write: no write lock every few seconds on SQLite.
+    if not _due(now=clock(), head=head).exists():
+        return report
+    last_pk = 0
+    for _ in range(SUBSCRIPTIONS_PER_RUN):
+        if clock() - clock.start > ROUND_BUDGET:
+            break
+        # Claimed one by one, right before delivering, so a lease never runs out while the
+        # round is busy with an earlier subscription.
+        subscription = _claim(now=clock(), head=head, after_pk=last_pk)
+        if subscription is None:
+            break
+        last_pk = subscription.pk
         report.subscriptions += 1
-        _deliver(subscription, now=now, head=head, report=report)
+        _deliver(subscription, clock=clock, head=head, report=report)
     return report
 
 
-def _claim(*, now: datetime, head: int) -> list[WebhookSubscription]:
+def _due(*, now: datetime, head: int) -> QuerySet[WebhookSubscription]:
+    return (
+        WebhookSubscription.objects.filter(state=WebhookState.ACTIVE, cursor__lt=head)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    )
+
+
+def _claim(*, now: datetime, head: int, after_pk: int) -> WebhookSubscription | None:
     token = secrets.token_hex(16)
     with transaction.atomic():
-        due = (
-            WebhookSubscription.objects.select_for_update(skip_locked=True)
-            .filter(state=WebhookState.ACTIVE, cursor__lt=head)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        pk = (
+            _due(now=now, head=head)
+            .select_for_update(skip_locked=True)
+            .filter(pk__gt=after_pk)
             .order_by("pk")
-            .values_list("pk", flat=True)[:SUBSCRIPTIONS_PER_RUN]
+            .values_list("pk", flat=True)
+            .first()
         )
-        ids = list(due)
-        WebhookSubscription.objects.filter(pk__in=ids).update(
-            lease_token=token, lease_until=now + LEASE
-        )
-    return list(
-        WebhookSubscription.objects.filter(pk__in=ids, lease_token=token)
-        .select_related("agent")
-        .order_by("pk")
-    )
+        if pk is None:
+            return None
+        WebhookSubscription.objects.filter(pk=pk).update(lease_token=token, lease_until=now + LEASE)
+    return WebhookSubscription.objects.select_related("agent").get(pk=pk)
 
 
 def matching_events(subscription: WebhookSubscription, *, head: int) -> QuerySet[Event]:
@@ -118,7 +148,7 @@ def _about_targets(event: Event, names: list[str]) -> bool:
 
 
 def _deliver(
-    subscription: WebhookSubscription, *, now: datetime, head: int, report: RunReport
+    subscription: WebhookSubscription, *, clock: RoundClock, head: int, report: RunReport
 ) -> None:
     leased = WebhookSubscription.objects.filter(
         pk=subscription.pk, lease_token=subscription.lease_token
@@ -126,16 +156,28 @@ def _deliver(
     try:
         secret = secret_open(subscription.sealed_secret, subscription_id=subscription.pk)
     except SecretUnavailable as exc:
-        _fail(subscription, leased, event=None, reply=Reply(None, str(exc)), now=now)
+        _fail(subscription, leased, event=None, reply=Reply(None, str(exc)), now=clock())
         report.failed += 1
         return
     candidates = list(matching_events(subscription, head=head)[:EVENTS_PER_SUBSCRIPTION])
     for event in candidates:
         if not _about_targets(event, subscription.target_names):
             continue
+        if clock() - clock.start > ROUND_BUDGET:
+            # A slow receiver must not hold a worker (gates share them); the next round goes on.
+            leased.update(lease_token="", lease_until=None)
+            return
+        attempted_at = clock()
         reply, duration_ms = _attempt(subscription, event, secret=secret)
         if reply.error:
-            _fail(subscription, leased, event=event, reply=reply, now=now, duration_ms=duration_ms)
+            _fail(
+                subscription,
+                leased,
+                event=event,
+                reply=reply,
+                now=attempted_at,
+                duration_ms=duration_ms,
+            )
             report.failed += 1
             return
         with transaction.atomic():
@@ -144,10 +186,10 @@ def _deliver(
                 failures=0,
                 failing_since=None,
                 next_attempt_at=None,
-                lease_until=now + LEASE,
+                lease_until=clock() + LEASE,
             )
             if moved:
-                _record(subscription, event, reply, now=now, duration_ms=duration_ms)
+                _record(subscription, event, reply, now=attempted_at, duration_ms=duration_ms)
         if not moved:
             logger.warning("webhook %s: lease lost, another run continues", subscription.pk)
             return
