@@ -37,6 +37,9 @@ def url_parse(url: str) -> tuple[str, str, int, str]:
         raise AddressRefused(f"the URL is longer than {MAX_URL_CHARS} characters")
     if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
         raise AddressRefused("the URL contains spaces or control characters")
+    if not url.isascii():
+        # The request line is ASCII: percent-encode the path, write host names in punycode.
+        raise AddressRefused("the URL must be ASCII (percent-encoded path, punycode host name)")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise AddressRefused(f"the URL must start with http:// or https://, not {url[:20]!r}")

@@ -40,6 +40,10 @@ class WebhookSubscriptionAdmin(ReadOnlyAdmin):
             name for name in super().get_readonly_fields(request, obj) if name not in self.exclude
         ]
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Receiver URLs often carry a token of their own (chat and CI hooks): admins only.
+        return is_admin(request.user)
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Only for the pause and resume actions; every field stays read-only.
         return is_admin(request.user)
@@ -64,3 +68,6 @@ class WebhookSubscriptionAdmin(ReadOnlyAdmin):
 class WebhookAttemptAdmin(ReadOnlyAdmin):
     list_display = ["subscription", "event_seq", "attempted_at", "status_code", "error"]
     list_filter = ["status_code"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request.user)

@@ -71,7 +71,7 @@ def post(destination: Destination, *, body: bytes, headers: dict[str, str]) -> R
         status = response.status
     except TimeoutError:
         return Reply(None, f"no answer within {ATTEMPT_TIMEOUT_S:.0f} s")
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         return Reply(None, f"{type(exc).__name__}: {exc}"[:500])
     finally:
         connection.close()

@@ -92,6 +92,7 @@ def test_a_private_address_is_refused_unless_allowed(db, settings, url):
         (["ftp://example.com/", "--events", "PatchApplied"], "http:// or https://"),
         (["http://user:pw@127.0.0.1/", "--events", "PatchApplied"], "user name or password"),
         (["http://127.0.0.1/a b", "--events", "PatchApplied"], "spaces or control"),
+        (["http://127.0.0.1/caf\u00e9", "--events", "PatchApplied"], "must be ASCII"),
         (["http://127.0.0.1/", "--events", ","], "at least one event kind"),
         (["http://127.0.0.1/", "--events", "patch applied"], "not event kinds"),
         (
