@@ -60,7 +60,7 @@ def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | No
         address = address.ipv4_mapped
     if address.is_global and not address.is_multicast:
         return None
-    return f"{address} is a loopback, private, link-local or reserved address"
+    return f"{address}, a loopback, private, link-local or reserved address"
 
 
 def destination_check(url: str) -> Destination:
