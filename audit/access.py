@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
 from audit.gate import audit_gate_has_run
 from patches.models import Proposal, ProposalStatus, Target
 
@@ -89,6 +92,26 @@ def review_refusal(*, user: Any, proposal: Proposal) -> str | None:
         verb = {"approve": "approved", "reject": "rejected"}.get(earlier, "requested changes on")
         return f"You already {verb} this proposal; each person reviews a proposal once."
     return None
+
+
+def reviewers_who_may_decide(proposal: Proposal) -> list[Any]:
+    """The people who may approve or reject this proposal now (review_refusal says None).
+
+    The query only narrows the candidates (admins, the reviewers group, the target's owners);
+    review_refusal decides, so the rules stay stated once, above.
+    """
+    candidates = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(groups__name=REVIEWERS_GROUP)
+            | Q(owned_targets=proposal.target)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    return [user for user in candidates if review_refusal(user=user, proposal=proposal) is None]
 
 
 def revert_refusal(*, user: Any, target: Target) -> str | None:

@@ -20,3 +20,10 @@ class WorkerHeartbeatAdmin(ReadOnlyAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A retired worker's row would show as a dead worker in /healthz until removed.
         return is_admin(request.user)
+
+
+# The outbound interfaces' admin pages live beside their models.
+from console.notifications import admin as notifications_admin  # noqa: E402
+from console.webhooks import admin as webhooks_admin  # noqa: E402
+
+__all__ = ["WorkerHeartbeatAdmin", "notifications_admin", "webhooks_admin"]

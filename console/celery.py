@@ -67,6 +67,15 @@ app.conf.update(
             "task": "audit.sweep_gates",
             "schedule": float(settings.GATE_SWEEP_INTERVAL_S),
         },
+        # Webhooks follow the log (console.webhooks.delivery); digests batch reviewer e-mail.
+        "webhooks-deliver": {
+            "task": "console.webhooks_deliver",
+            "schedule": float(settings.WEBHOOK_INTERVAL_S),
+        },
+        "notify-reviewers": {
+            "task": "console.notify_reviewers",
+            "schedule": float(min(60, settings.NOTIFY_DIGEST_S)),
+        },
     },
 )
 app.autodiscover_tasks(["console", "patches", "audit"])

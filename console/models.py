@@ -11,3 +11,18 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Models of the console's outbound interfaces live beside their code; imported here so Django
+# registers them with the console app.
+from console.notifications.models import LogCursor, ReviewNotice  # noqa: E402
+from console.webhooks.models import WebhookAttempt, WebhookState, WebhookSubscription  # noqa: E402
+
+__all__ = [
+    "LogCursor",
+    "ReviewNotice",
+    "WebhookAttempt",
+    "WebhookState",
+    "WebhookSubscription",
+    "WorkerHeartbeat",
+]

@@ -141,6 +141,25 @@ GATE_SWEEP_INTERVAL_S = envint("GATE_SWEEP_INTERVAL_S", 60, minimum=1)
 WORKER_HEARTBEAT_S = envint("WORKER_HEARTBEAT_S", 10, minimum=1)
 CHECKPOINT_INTERVAL_S = envint("CHECKPOINT_INTERVAL_S", 600, minimum=1)
 
+# --- Outbound: webhooks and reviewer e-mail (docs/webhooks.md) ------------------------------
+# Webhook URLs resolving to loopback, private, link-local or reserved addresses are refused
+# (at creation and at every attempt) unless this is on: for receivers on the same network.
+WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_INTERVAL_S = envint("WEBHOOK_INTERVAL_S", 5, minimum=1)
+# Off when EMAIL_HOST is empty. At most one digest per reviewer per NOTIFY_DIGEST_S.
+EMAIL_HOST = envstr("EMAIL_HOST", "")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "console@localhost")
+NOTIFY_DIGEST_S = envint("NOTIFY_DIGEST_S", 300, minimum=1)
+# The console's address as reviewers reach it, for the links in the digest.
+CONSOLE_PUBLIC_URL = envurl(
+    "CONSOLE_PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")
+)
+
 # --- Caches (login rate limits, health) -------------------------------------------------------
 CACHE_URL = envurl("CACHE_URL", "memory://", schemes=("memory", "redis", "rediss"))
 if CACHE_URL.startswith("redis"):

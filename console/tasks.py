@@ -15,3 +15,10 @@ def heartbeat() -> None:
     WorkerHeartbeat.objects.update_or_create(
         worker=socket.gethostname(), defaults={"seen_at": timezone.now()}
     )
+
+
+# The outbound interfaces' periodic tasks, registered with the worker through this module.
+from console.notifications.tasks import notify_reviewers  # noqa: E402
+from console.webhooks.tasks import deliver_webhooks  # noqa: E402
+
+__all__ = ["deliver_webhooks", "heartbeat", "notify_reviewers"]

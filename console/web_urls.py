@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from console.views import agents, events, inbox, proposal, revisions, targets
+from console.views import agents, events, inbox, proposal, revisions, targets, webhooks
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
@@ -40,4 +40,13 @@ urlpatterns = [
     path("agents/", agents.agent_list, name="agents"),
     path("agents/keys/<str:key_id>/revoke/", agents.agent_key_revoke_view, name="agent-key-revoke"),
     path("agents/<slug:name>/token/", agents.agent_token_rotate_view, name="agent-token-rotate"),
+    path("webhooks/", webhooks.webhook_list, name="webhooks"),
+    path(
+        "webhooks/<int:subscription_id>/resume/",
+        webhooks.webhook_resume_view,
+        name="webhook-resume",
+    ),
+    path(
+        "webhooks/<int:subscription_id>/pause/", webhooks.webhook_pause_view, name="webhook-pause"
+    ),
 ]

@@ -14,6 +14,7 @@ from console.api.schemas import EventOut
 from console.api.schemas import Problem as ProblemSchema
 from patches.agents import agent_events
 from patches.canonical import format_timestamp
+from patches.models import Event
 
 router = Router(tags=["events"], auth=agent_auth)
 
@@ -34,15 +35,17 @@ def events_list(
     # Filtered before the slice: a page is the next `limit` events this agent may see.
     visible = agent_events(agent=request_agent(request))
     rows = visible.filter(seq__gt=after).order_by("seq")[:limit]
-    return [
-        {
-            "seq": row.seq,
-            "kind": row.kind,
-            "actor": row.actor,
-            "payload": json.loads(row.payload),
-            "created_at": format_timestamp(row.created_at),
-            "prev_hash": row.prev_hash,
-            "hash": row.hash,
-        }
-        for row in rows
-    ]
+    return [event_out(row) for row in rows]
+
+
+def event_out(row: Event) -> dict[str, Any]:
+    """An event as the API shows it; webhooks post exactly this (console.webhooks.delivery)."""
+    return {
+        "seq": row.seq,
+        "kind": row.kind,
+        "actor": row.actor,
+        "payload": json.loads(row.payload),
+        "created_at": format_timestamp(row.created_at),
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }

@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from audit.gates import proposal_submit_and_gate
 from audit.models import Checkpoint, Finding, Review
-from console.models import WorkerHeartbeat
+from console.models import (
+    LogCursor,
+    ReviewNotice,
+    WebhookAttempt,
+    WebhookSubscription,
+    WorkerHeartbeat,
+)
 from patches.canonical import canonical
 from patches.models import Event, Proposal, Target, TestResult, TestRun
 from tests.factories import (
@@ -84,4 +90,12 @@ def world(admin_user: User) -> World:
     assert last is not None
     Checkpoint.objects.create(seq=last.seq, head=last.hash, key_id="k" * 64, signature="c2ln")
     WorkerHeartbeat.objects.create(worker="celery@test", seen_at=timezone.now())
+    hook = WebhookSubscription.objects.create(
+        url="https://hooks.example/", event_kinds=["PatchApplied"], sealed_secret="x", cursor=0
+    )
+    WebhookAttempt.objects.create(
+        subscription=hook, event_seq=1, webhook_id=last.hash, attempted_at=timezone.now()
+    )
+    LogCursor.objects.create(name="review-notices", seq=last.seq)
+    ReviewNotice.objects.create(user=admin_user, proposal=proposal, queued_at=timezone.now())
     return World(target=target, persona=persona, proposal=proposal)

@@ -15,7 +15,13 @@ from django.urls import reverse
 
 from audit.gates import proposal_submit_and_gate
 from audit.models import Checkpoint, Finding, Review
-from console.models import WorkerHeartbeat
+from console.models import (
+    LogCursor,
+    ReviewNotice,
+    WebhookAttempt,
+    WebhookSubscription,
+    WorkerHeartbeat,
+)
 from patches.canonical import canonical
 from patches.models import (
     Agent,
@@ -36,10 +42,11 @@ from tests.factories import make_agent, proposal_body, signed_envelope
 ALL_MODELS: list[type[Model]] = [
     Target, TargetVersion, Agent, AgentKey, AgentToken, Proposal, Signature, TestDefinition,
     TestRun, TestResult, Event, Checkpoint, Finding, Review, WorkerHeartbeat,
+    WebhookSubscription, WebhookAttempt, LogCursor, ReviewNotice,
 ]  # fmt: skip
 READ_ONLY: list[type[Model]] = [
     Event, Proposal, Signature, Review, TargetVersion, Finding, TestRun, TestResult, Checkpoint,
-    AgentToken, AgentKey,
+    AgentToken, AgentKey, WebhookAttempt, LogCursor, ReviewNotice,
 ]  # fmt: skip
 
 

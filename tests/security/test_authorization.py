@@ -281,6 +281,13 @@ MATRIX: dict[str, list[Call]] = {
     "agents/<slug:name>/token/": [
         Call("POST", lambda w: f"/agents/{w.smith.agent.name}/token/", ADMIN_ONLY)
     ],
+    "webhooks/": [Call("GET", _const("/webhooks/"), ADMIN_ONLY)],
+    "webhooks/<int:subscription_id>/resume/": [
+        Call("POST", _const("/webhooks/1/resume/"), ADMIN_ONLY)
+    ],
+    "webhooks/<int:subscription_id>/pause/": [
+        Call("POST", _const("/webhooks/1/pause/"), ADMIN_ONLY)
+    ],
 }
 ADMIN_PREFIX = "admin/"  # every Django admin pattern: staff only (see _admin_calls)
 

@@ -1,0 +1,1 @@
+"""Outbound webhooks: subscriptions to the event log, signed deliveries in seq order, retries."""
