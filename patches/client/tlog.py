@@ -365,7 +365,10 @@ def parse_checkpoint(body: str) -> Checkpoint:
     if any(not line for line in extensions):
         raise ProofError("a checkpoint has no empty extension line")
     return Checkpoint(
-        origin=origin, size=int(size), root=unb64(root, size=HASH_SIZE), extensions=tuple(extensions)
+        origin=origin,
+        size=int(size),
+        root=unb64(root, size=HASH_SIZE),
+        extensions=tuple(extensions),
     )
 
 
