@@ -100,8 +100,8 @@ class Reference:
             return []
         k = self._k(n)
         if m < k:
-            return self.path(m, start, start + k) + [self.mth(start + k, end)]
-        return self.path(m - k, start + k, end) + [self.mth(start, start + k)]
+            return [*self.path(m, start, start + k), self.mth(start + k, end)]
+        return [*self.path(m - k, start + k, end), self.mth(start, start + k)]
 
     def subproof(self, m: int, start: int, end: int, whole: bool) -> list[bytes]:
         n = end - start
@@ -109,8 +109,8 @@ class Reference:
             return [] if whole else [self.mth(start, end)]
         k = self._k(n)
         if m <= k:
-            return self.subproof(m, start, start + k, whole) + [self.mth(start + k, end)]
-        return self.subproof(m - k, start + k, end, False) + [self.mth(start, start + k)]
+            return [*self.subproof(m, start, start + k, whole), self.mth(start + k, end)]
+        return [*self.subproof(m - k, start + k, end, False), self.mth(start, start + k)]
 
     def root_from_path(self, m: int, n: int, leaf: bytes, proof: list[bytes]) -> bytes:
         """Recompute the root from a PATH by the same recursion, consuming it from the end."""
