@@ -197,7 +197,7 @@ def _check_key_name(name: str) -> None:
 
 def parse_vkey(text: str) -> Verifier:
     """`name+<8 hex key id>+<base64(type ‖ 32-byte Ed25519 key)>` → Verifier."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # the key name has no "+"; the base64 may
     if len(parts) != 3:
         raise ProofError(f"a verifier key is name+keyid+key, got {text[:100]!r}")
     name, key_id, payload = parts
