@@ -15,11 +15,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
+import os
 import re
 import struct
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -442,3 +447,118 @@ def tlog_proof_verify(
     )
     verify_inclusion(proof.index, checkpoint.size, leaf_hash(entry), proof.proof, checkpoint.root)
     return proof, checkpoint, cosigners
+
+
+# --- the agent's side: its own PatchApplied events, proven under a trust policy -------------
+
+
+@dataclass(frozen=True)
+class ProofPolicy:
+    """Whom the agent trusts: the console's note key, and k of n witnesses' cosigner keys."""
+
+    log: Verifier
+    witnesses: tuple[Verifier, ...] = ()
+    quorum: int = 0
+
+    @classmethod
+    def from_vkeys(cls, log: str, witnesses: Sequence[str] = (), quorum: int = 0) -> ProofPolicy:
+        verifiers = tuple(parse_vkey(vkey) for vkey in witnesses)
+        if not 0 <= quorum <= len(verifiers):
+            raise ProofError(f"a quorum of {quorum} among {len(verifiers)} witness keys")
+        if any(v.sig_type != SIG_COSIGNATURE for v in verifiers):
+            raise ProofError("a witness key is a cosigner key (type 0x04)")
+        return cls(log=parse_vkey(log), witnesses=verifiers, quorum=quorum)
+
+
+@dataclass(frozen=True)
+class ProvenEvent:
+    seq: int
+    size: int  # the checkpoint it is proven in
+    cosigned_by: tuple[str, ...]
+
+
+def event_hash_of(event: dict[str, Any]) -> str:
+    """The event's hash recomputed from its fields (DESIGN.md, Events), so a proof of the hash
+    is a proof of what the agent reads in the event."""
+    covered = {k: event[k] for k in ("seq", "kind", "actor", "payload", "created_at", "prev_hash")}
+    return "sha256:" + hashlib.sha256(rfc8785.dumps(covered)).hexdigest()
+
+
+def applied_events(client: Any, patch_hash: str, *, page: int = 1000) -> list[dict[str, Any]]:
+    """The PatchApplied events of a patch_hash among the events this agent may read."""
+    found, after = [], 0
+    while True:
+        events = client._call("GET", f"/events?after={after}&limit={page}").json()
+        found += [
+            e
+            for e in events
+            if e["kind"] == "PatchApplied" and e["payload"].get("patch_hash") == patch_hash
+        ]
+        if len(events) < page:
+            return found
+        after = events[-1]["seq"]
+
+
+def event_proof_check(client: Any, event: dict[str, Any], policy: ProofPolicy) -> ProvenEvent:
+    """Fetch GET /events/{seq}/proof and verify it offline under the policy."""
+    if event_hash_of(event) != event["hash"]:
+        raise ProofError(f"event {event['seq']}: its hash does not match its fields")
+    text = client._call("GET", f"/events/{event['seq']}/proof").body.decode("utf-8")
+    proof, checkpoint, cosigners = tlog_proof_verify(
+        text,
+        entry=event_entry(event["hash"]),
+        log=policy.log,
+        witnesses=policy.witnesses,
+        quorum=policy.quorum,
+    )
+    if proof.index != event["seq"] - 1:
+        raise ProofError(f"the proof is for leaf {proof.index}, not event {event['seq']}")
+    return ProvenEvent(
+        seq=event["seq"], size=checkpoint.size, cosigned_by=tuple(c.name for c in cosigners)
+    )
+
+
+def proposal_applied_check(client: Any, proposal_id: int, policy: ProofPolicy) -> list[ProvenEvent]:
+    """Every PatchApplied event of one of this agent's proposals, each proven (ProofError at
+    the first that is not; an empty list while the proposal is not applied)."""
+    patch_hash = client.status(proposal_id)["patch_hash"]
+    return [event_proof_check(client, e, policy) for e in applied_events(client, patch_hash)]
+
+
+def add_proof_command(commands: Any) -> None:
+    """`python -m patches.client proof ID`: the CLI hook (patches.client.__main__)."""
+    proof = commands.add_parser(
+        "proof", help="verify the tlog-proofs of an applied proposal's PatchApplied events"
+    )
+    proof.add_argument("id", type=int)
+    proof.add_argument(
+        "--log-key",
+        default=os.environ.get("PATCH_CONSOLE_LOG_KEY", ""),
+        help="the console's checkpoint verifier key (manage.py console_key prints it)",
+    )
+    proof.add_argument(
+        "--witness-key",
+        action="append",
+        default=[k for k in os.environ.get("PATCH_CONSOLE_WITNESS_KEYS", "").split(",") if k],
+        help="a witness verifier key (repeatable)",
+    )
+    proof.add_argument(
+        "--quorum",
+        type=int,
+        default=int(os.environ.get("PATCH_CONSOLE_WITNESS_QUORUM", "0") or 0),
+        help="how many of the witnesses must have cosigned the checkpoint (k of n)",
+    )
+
+
+def run_proof_command(client: Any, args: Any) -> int:
+    try:
+        policy = ProofPolicy.from_vkeys(args.log_key, args.witness_key, args.quorum)
+        proven = proposal_applied_check(client, args.id, policy)
+    except ProofError as exc:
+        print(f"FAIL: {exc}", file=sys.stderr)
+        return 1
+    if not proven:
+        print(f"proposal {args.id} has no PatchApplied event to prove yet", file=sys.stderr)
+        return 1
+    print(json.dumps([vars(p) | {"cosigned_by": list(p.cosigned_by)} for p in proven], indent=2))
+    return 0
