@@ -29,19 +29,17 @@ class Checkpoint(models.Model):
 
 class MerkleNode(models.Model):
     """A complete node of the log's Merkle tree: the hash of leaves [index·2^level,
-    (index+1)·2^level), stored by the checkpoint signer so proofs never read the whole log."""
+    (index+1)·2^level), stored by the checkpoint signer so proofs never read the whole log.
 
-    level = models.PositiveSmallIntegerField()
-    index = models.BigIntegerField()
+    `node` = index·64 + level (audit.tree.node_key): one integer key, so a proof's few dozen
+    nodes are one primary-key IN query.
+    """
+
+    node = models.BigIntegerField(primary_key=True)
     hash = models.BinaryField(max_length=32)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["level", "index"], name="one_merkle_node_per_place")
-        ]
-
     def __str__(self) -> str:
-        return f"merkle node {self.level}/{self.index}"
+        return f"merkle node {self.node % 64}/{self.node // 64}"
 
 
 class Cosignature(models.Model):

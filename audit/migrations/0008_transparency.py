@@ -15,6 +15,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.CreateModel(
+            name="MerkleNode",
+            fields=[
+                ("node", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("hash", models.BinaryField(max_length=32)),
+            ],
+        ),
         migrations.SeparateDatabaseAndState(
             database_operations=[
                 migrations.RunSQL(
@@ -29,27 +36,6 @@ class Migration(migrations.Migration):
                     field=models.TextField(blank=True, default=""),
                 )
             ],
-        ),
-        migrations.CreateModel(
-            name="MerkleNode",
-            fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("level", models.PositiveSmallIntegerField()),
-                ("index", models.BigIntegerField()),
-                ("hash", models.BinaryField(max_length=32)),
-            ],
-            options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("level", "index"), name="one_merkle_node_per_place"
-                    )
-                ],
-            },
         ),
         migrations.CreateModel(
             name="Cosignature",
