@@ -18,11 +18,7 @@ from patches.client.tlog import tlog_proof_text
 
 
 class TransparencyError(Exception):
-    """The proof asked for cannot be given; `missing` tells a 404 from a bad request."""
-
-    def __init__(self, message: str, *, missing: bool) -> None:
-        super().__init__(message)
-        self.missing = missing
+    """The checkpoint or proof asked for does not exist (the API answers 404)."""
 
 
 def _noted() -> QuerySet[Checkpoint]:
@@ -39,14 +35,14 @@ def served_note(checkpoint: Checkpoint) -> str:
 def checkpoint_latest() -> Checkpoint:
     checkpoint = _noted().order_by("-seq").first()
     if checkpoint is None:
-        raise TransparencyError("no checkpoint has been signed yet", missing=True)
+        raise TransparencyError("no checkpoint has been signed yet")
     return checkpoint
 
 
 def checkpoint_of_size(size: int) -> Checkpoint:
     checkpoint = _noted().filter(seq=size).first()
     if checkpoint is None:
-        raise TransparencyError(f"no checkpoint is signed at size {size}", missing=True)
+        raise TransparencyError(f"no checkpoint is signed at size {size}")
     return checkpoint
 
 
@@ -62,18 +58,16 @@ def event_tlog_proof(*, seq: int, size: int | None = None) -> str:
             if size is None
             else (f"no checkpoint is signed at size {size}")
         )
-        raise TransparencyError(missing, missing=True)
+        raise TransparencyError(missing)
     pk, tree_size, note = row
     if seq > tree_size:
         if size is None:
             raise TransparencyError(
                 f"event {seq} is not under a signed checkpoint yet (the latest is of size "
-                f"{tree_size}); one is signed soon, ask again then",
-                missing=True,
+                f"{tree_size}); one is signed soon, ask again then"
             )
         raise TransparencyError(
-            f"event {seq} is not in the tree of size {size}: ask for a size of at least {seq}",
-            missing=False,
+            f"event {seq} is not in the tree of size {size}: ask for a size of at least {seq}"
         )
     lines = Cosignature.objects.filter(checkpoint_id=pk).order_by("witness")
     note += "".join(lines.values_list("line", flat=True))
@@ -83,7 +77,7 @@ def event_tlog_proof(*, seq: int, size: int | None = None) -> str:
 def log_consistency(*, size1: int, size2: int) -> list[bytes]:
     """The RFC 9162 consistency proof between two signed checkpoint sizes."""
     if size1 > size2:
-        raise TransparencyError(f"from ({size1}) must not exceed to ({size2})", missing=False)
+        raise TransparencyError(f"from ({size1}) must not exceed to ({size2})")
     checkpoint_of_size(size1)
     checkpoint_of_size(size2)
     return consistency_proof(size1, size2)

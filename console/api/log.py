@@ -29,13 +29,15 @@ TEXT = "text/plain; charset=utf-8"
 
 
 def _problem(error: TransparencyError) -> Problem:
-    return Problem("not-found" if error.missing else "bad-request", str(error))
+    # 404 for every proof that does not exist, including a size below the event or from > to:
+    # the request is well-formed, there is just no such proof.
+    return Problem("not-found", str(error))
 
 
 @router.get(
     "/events/{seq}/proof",
     auth=agent_auth,
-    response={200: str, 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema},
+    response={200: str, 401: ProblemSchema, 404: ProblemSchema},
     summary="A C2SP tlog-proof of the event in the signed checkpoint of size N",
     openapi_extra={
         "responses": {"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}}
@@ -76,7 +78,7 @@ def log_checkpoint(request: HttpRequest) -> HttpResponse:
 @router.get(
     "/log/consistency",
     auth=None,
-    response={200: dict[str, Any], 400: ProblemSchema, 404: ProblemSchema, 422: ProblemSchema},
+    response={200: dict[str, Any], 404: ProblemSchema, 422: ProblemSchema},
     summary="An RFC 9162 consistency proof between two signed checkpoint sizes",
 )
 def log_consistency_proof(

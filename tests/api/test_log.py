@@ -122,7 +122,7 @@ def test_a_size_that_is_no_checkpoint_or_too_small_for_the_event_is_refused(api,
     )
     assert (
         "not in the tree"
-        in _problem(api.get(f"/events/{event.seq}/proof?size={first.seq}"), 400)["detail"]
+        in _problem(api.get(f"/events/{event.seq}/proof?size={first.seq}"), 404)["detail"]
     )
     _problem(api.get(f"/events/{event.seq}/proof?size=0"), 422)
     _problem(api.get(f"/events/{event.seq}/proof?size={2**64}"), 422)
@@ -151,7 +151,7 @@ def test_consistency_between_sizes_that_are_not_checkpoints_is_refused(signed):
     first, second, _ = signed
     client = Client()
     _problem(client.get(API + f"/log/consistency?from={first.seq + 1}&to={second.seq}"), 404)
-    _problem(client.get(API + f"/log/consistency?from={second.seq}&to={first.seq}"), 400)
+    _problem(client.get(API + f"/log/consistency?from={second.seq}&to={first.seq}"), 404)
     _problem(client.get(API + "/log/consistency?from=1"), 422)
     _problem(client.get(API + f"/log/consistency?from=-1&to={second.seq}"), 422)
 
