@@ -49,17 +49,23 @@ def checkpoint_of_size(size: int) -> Checkpoint:
 def event_tlog_proof(*, seq: int, size: int | None = None) -> str:
     """The C2SP tlog-proof of event `seq` (leaf seq-1) in the checkpoint of `size` (default:
     the latest). The caller has checked the event exists and may be seen."""
-    # Values, not model rows and a prefetch: this is the hot path of the proof API.
-    noted = Checkpoint.objects.exclude(note="").values_list("pk", "seq", "note")
-    row = noted.order_by("-seq").first() if size is None else noted.filter(seq=size).first()
-    if row is None:
-        missing = (
+    # Values in one query (the note, joined with its cosignature lines), not model rows and a
+    # prefetch: this is the hot path of the proof API, and the ORM's work was most of its time.
+    if size is None:
+        latest = Checkpoint.objects.exclude(note="").order_by("-seq").values_list("seq")[:1]
+        wanted = Checkpoint.objects.filter(seq__in=latest)
+    else:
+        wanted = Checkpoint.objects.exclude(note="").filter(seq=size)
+    rows = list(
+        wanted.order_by("cosignatures__witness").values_list("seq", "note", "cosignatures__line")
+    )
+    if not rows:
+        raise TransparencyError(
             "no checkpoint has been signed yet"
             if size is None
-            else (f"no checkpoint is signed at size {size}")
+            else f"no checkpoint is signed at size {size}"
         )
-        raise TransparencyError(missing)
-    pk, tree_size, note = row
+    tree_size, note = rows[0][0], rows[0][1]
     if seq > tree_size:
         if size is None:
             raise TransparencyError(
@@ -69,8 +75,7 @@ def event_tlog_proof(*, seq: int, size: int | None = None) -> str:
         raise TransparencyError(
             f"event {seq} is not in the tree of size {size}: ask for a size of at least {seq}"
         )
-    lines = Cosignature.objects.filter(checkpoint_id=pk).order_by("witness")
-    note += "".join(lines.values_list("line", flat=True))
+    note += "".join(line for _seq, _note, line in rows if line)
     return tlog_proof_text(seq - 1, inclusion_proof(seq - 1, tree_size), note)
 
 
