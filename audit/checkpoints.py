@@ -1,5 +1,11 @@
 """Checkpoints: the console's signed statement that the chain had this head at this seq.
 
+Each checkpoint is signed twice by the console key: the chain statement canonical({seq, head})
+(what the head file, CheckpointSigned events and ChainChecker have always checked, so
+checkpoints from before the transparency log keep verifying), and the C2SP tlog-checkpoint of
+the Merkle tree of events 1..seq as a signed note (the checkpoint auditors, agents and
+witnesses read; docs/transparency-log.md).
+
 The signer checks every event since the last checkpoint first, MACs included, and refuses to
 sign a chain with an event the console did not write: it raises the log alarm instead
 (audit.log_head), which /healthz and the console show.
@@ -7,13 +13,21 @@ sign a chain with an event the console did not write: it raises the log alarm in
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import transaction
 
 from audit.log_head import log_alarm_raise, log_head_read, log_head_write
 from audit.models import Checkpoint
+from audit.tree import tree_extend, tree_root
 from audit.verify import chain_checker, checkpoint_problem, event_rows, first_mac_seq
+from audit.witnesses import witnesses_publish
 from patches.chain import ChainBroken
+from patches.client.tlog import Checkpoint as CheckpointBody
+from patches.client.tlog import Note, Verifier, note_sign
 from patches.log import chain_head, chain_lock, event_append
+from patches.models import Event
 from patches.signing import (
     console_private_key,
     console_public_key,
@@ -87,11 +101,15 @@ def checkpoint_sign(*, actor: str = "system:console") -> Checkpoint:
             return last
         _check_since_last(last=last, upto=seq)
         statement = {"seq": seq, "head": head}
+        tree_extend(upto=seq)
+        body = CheckpointBody(origin=settings.LOG_ORIGIN, size=seq, root=tree_root(seq)).body
+        note = Note(text=body, signatures=(note_sign(private_key, settings.LOG_ORIGIN, body),))
         checkpoint = Checkpoint.objects.create(
             seq=seq,
             head=head,
             key_id=key_id_of(console_key),
             signature=sign(private_key, statement),
+            note=note.render(),
         )
         event_append(
             kind="CheckpointSigned",
@@ -101,8 +119,10 @@ def checkpoint_sign(*, actor: str = "system:console") -> Checkpoint:
                 "head": head,
                 "key_id": checkpoint.key_id,
                 "signature": checkpoint.signature,
+                "note": checkpoint.note,
             },
         )
+        witnesses_send_on_commit(checkpoint.pk)
         mac_from = first_mac_seq()
         transaction.on_commit(
             lambda: log_head_write(
@@ -114,3 +134,30 @@ def checkpoint_sign(*, actor: str = "system:console") -> Checkpoint:
             )
         )
     return checkpoint
+
+
+def checkpoint_due(*, now: datetime) -> bool:
+    """Whether the beat should sign now: a PatchApplied is not yet under a checkpoint, or the
+    last checkpoint is CHECKPOINT_INTERVAL_S old (DESIGN.md: at least that often, and soon
+    after every PatchApplied)."""
+    last = Checkpoint.objects.order_by("-seq").values_list("seq", "created_at").first()
+    if last is None:
+        return Event.objects.exists()
+    seq, signed_at = last
+    if now - signed_at >= timedelta(seconds=settings.CHECKPOINT_INTERVAL_S):
+        return True
+    return Event.objects.filter(seq__gt=seq, kind="PatchApplied").exists()
+
+
+def console_log_verifiers() -> list[Verifier]:
+    """The console's note verifiers: the current key and the retired ones, named by the origin."""
+    return [
+        Verifier(name=settings.LOG_ORIGIN, public_key=raw)
+        for raw in console_verifier_keys().values()
+    ]
+
+
+def witnesses_send_on_commit(checkpoint_id: int) -> None:
+    """Send the checkpoint to the configured witnesses once it commits; never fails signing."""
+    if any(witness["url"] for witness in settings.WITNESSES):
+        transaction.on_commit(lambda: witnesses_publish(checkpoint_id))

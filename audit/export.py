@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.checkpoints import CheckpointError, checkpoint_sign
+from audit.export_tlog import write_transparency
 from audit.log_head import log_head_read
 from audit.models import Checkpoint
 from audit.verify import event_rows, known_accounts
@@ -172,6 +173,7 @@ def log_export(*, directory: Path) -> Bundle:
     if recorded is not None:
         (directory / "head.json").write_bytes(_line(recorded))
     _write_keys(directory / "keys.json")
+    write_transparency(directory)
     files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
     manifest: dict[str, Any] = {
         "format": BUNDLE_FORMAT,

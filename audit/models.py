@@ -15,6 +15,9 @@ class Checkpoint(models.Model):
     head = models.CharField(max_length=71)
     key_id = models.CharField(max_length=64)
     signature = models.TextField()  # base64 Ed25519 over canonical({"seq", "head"})
+    # The C2SP tlog-checkpoint of the tree of `seq` events as a signed note by the console key
+    # (docs/transparency-log.md); empty for checkpoints signed before that format.
+    note = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -22,6 +25,44 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint at #{self.seq}"
+
+
+class MerkleNode(models.Model):
+    """A complete node of the log's Merkle tree: the hash of leaves [index·2^level,
+    (index+1)·2^level), stored by the checkpoint signer so proofs never read the whole log.
+
+    `node` = index·64 + level (audit.tree.node_key): one integer key, so a proof's few dozen
+    nodes are one primary-key IN query.
+    """
+
+    node = models.BigIntegerField(primary_key=True)
+    hash = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"merkle node {self.node % 64}/{self.node // 64}"
+
+
+class Cosignature(models.Model):
+    """A witness's C2SP tlog-cosignature of a checkpoint, as the witness returned it."""
+
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.PROTECT, related_name="cosignatures"
+    )
+    witness = models.CharField(max_length=200)  # the witness key's name
+    timestamp = models.BigIntegerField()  # POSIX seconds, as signed
+    line = models.TextField()  # the note signature line, "— name base64\n"
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["checkpoint", "witness"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness"], name="one_cosignature_per_witness"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness} cosigned #{self.checkpoint_id}"
 
 
 class Severity(models.TextChoices):

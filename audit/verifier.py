@@ -25,7 +25,9 @@ from typing import Any
 import rfc8785
 
 from audit.lifecycle_rules import Account, LifecycleBroken, LifecycleChecker
+from audit.verifier_tlog import TransparencyInvalid, check_transparency
 from patches.canonical import JSONInputError, is_hash, parse_json, sha256_hash
+from patches.client.tlog import ProofError, Verifier, parse_vkey
 from patches.formats import PatchError, apply_patch, content_hash
 from patches.signing import (
     KeyFormatError,
@@ -390,10 +392,14 @@ def replay(
     return len(targets), sum(t["version"] for t in targets.values())
 
 
-def bundle_verify(bundle: Path, trusted: list[str]) -> str:
+def bundle_verify(
+    bundle: Path, trusted: list[str], witnesses: list[Verifier] | None = None, quorum: int = 0
+) -> str:
     """'OK …' for a bundle that checks out; raises BundleInvalid at the first problem.
 
     `trusted`: the key ids of the console keys to trust (current and retired), out of band.
+    `witnesses`, `quorum`: witness verifier keys, out of band, and how many of them must have
+    cosigned the bundle's latest checkpoint (audit.verifier_tlog).
     """
     manifest, keys = check_manifest(bundle, trusted)
     console_keys = console_keys_of(keys, trusted)
@@ -405,9 +411,16 @@ def bundle_verify(bundle: Path, trusted: list[str]) -> str:
     check_keys_against_events(keys, events)
     check_lifecycle(keys, events)
     targets, versions = replay(bundle, manifest, events, proposals)
+    try:
+        transparency = check_transparency(
+            bundle, events, console_keys, witnesses=witnesses or [], quorum=quorum
+        )
+    except TransparencyInvalid as exc:
+        raise BundleInvalid(str(exc)) from exc
     return (
         f"OK {checker.count} events, head {checker.head}; {len(proposals)} proposals, "
         f"{len(checker.checkpoints)} checkpoints; replayed {targets} targets, {versions} versions"
+        f"; {transparency}"
     )
 
 
@@ -427,7 +440,10 @@ def trusted_key_id(value: str) -> str:
 
 
 USAGE = (
-    "usage: python -m audit.verifier --console-key KEY [--console-key KEY ...] BUNDLE_DIR\n"
+    "usage: python -m audit.verifier --console-key KEY [--console-key KEY ...] "
+    "[--witness-key VKEY ... [--witness-quorum K]] BUNDLE_DIR\n"
+    "VKEY: a witness's verifier key (python -m audit.witness --print-vkey); K (default 1): how "
+    "many of them must have cosigned the latest checkpoint\n"
     "KEY: the console's public key as a PEM file, or its key id (64 hex), obtained out of band "
     "(console page /events/ or `manage.py console_key`); repeat it for retired keys"
 )
@@ -437,15 +453,35 @@ def _arguments(argv: list[str]) -> tuple[list[str], Path] | None:
     trusted, rest = [], []
     items = iter(argv)
     for item in items:
-        if item == "--console-key":
+        if item in ("--witness-key", "--witness-quorum"):
+            rest.append(f"{item}={next(items, '')}")
+        elif item == "--console-key":
             trusted.append(next(items, ""))
         elif item.startswith("--console-key="):
             trusted.append(item.split("=", 1)[1])
         else:
             rest.append(item)
+    rest = [item for item in rest if not item.startswith("--witness-")]
     if len(rest) != 1 or not trusted or not all(trusted):
         return None
     return trusted, Path(rest[0])
+
+
+def _witness_policy(argv: list[str]) -> tuple[list[Verifier], int]:
+    """--witness-key VKEY (repeatable) and --witness-quorum K (default 1 with any key)."""
+    keys, quorum = [], None
+    items = iter(argv)
+    for item in items:
+        name, _, value = item.partition("=")
+        if name in ("--witness-key", "--witness-quorum") and not value:
+            value = next(items, "")
+        if name == "--witness-key":
+            keys.append(parse_vkey(value))
+        elif name == "--witness-quorum":
+            quorum = int(value)
+    if quorum is not None and not 0 <= quorum <= len(keys):
+        raise ValueError(f"--witness-quorum {quorum}: between 0 and the {len(keys)} keys given")
+    return keys, (1 if keys else 0) if quorum is None else quorum
 
 
 def main(argv: list[str]) -> int:
@@ -454,6 +490,11 @@ def main(argv: list[str]) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     values, bundle = parsed
+    try:
+        witnesses, quorum = _witness_policy(argv)
+    except (ProofError, ValueError) as exc:
+        print(f"FAIL: {exc}\n{USAGE}", file=sys.stderr)
+        return 2
     if not (bundle / "manifest.json").is_file():
         print(f"FAIL: {bundle} has no manifest.json: is it an export_log bundle?", file=sys.stderr)
         return 1
@@ -461,7 +502,7 @@ def main(argv: list[str]) -> int:
         trusted = [trusted_key_id(value) for value in values]
         for key_id in trusted:
             print(f"using console key {key_id}")
-        print(bundle_verify(bundle, trusted))
+        print(bundle_verify(bundle, trusted, witnesses, quorum))
     except BundleInvalid as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return 1

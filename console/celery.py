@@ -58,10 +58,13 @@ app.conf.update(
             "schedule": float(settings.WORKER_HEARTBEAT_S),
         },
         # Checkpoints pin the chain's head under the console's key; verify_log also skips
-        # re-canonicalizing payloads below the last one (see audit.checkpoints).
+        # re-canonicalizing payloads below the last one (see audit.checkpoints). The task signs
+        # when one is due: CHECKPOINT_INTERVAL_S after the last, or soon after a PatchApplied.
         "log-checkpoint": {
             "task": "audit.checkpoint_sign",
-            "schedule": float(settings.CHECKPOINT_INTERVAL_S),
+            "schedule": float(
+                min(settings.CHECKPOINT_AFTER_APPLY_S, settings.CHECKPOINT_INTERVAL_S)
+            ),
         },
         "gate-sweep": {
             "task": "audit.sweep_gates",

@@ -11,6 +11,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from console.env import envbool, envchoice, envint, envkeys, envlist, envstr, envurl
+from console.env_tlog import envorigin, envwitnesses
 from console.local_state import PRIVATE_UMASK
 from patches.formats.json_patch import MAX_CONTENT_BYTES
 
@@ -180,6 +181,16 @@ CONSOLE_RETIRED_PUBLIC_KEYS = envkeys("CONSOLE_RETIRED_PUBLIC_KEYS")
 LOG_HEAD_PATH = Path(envstr("LOG_HEAD_PATH", str(VAR_DIR / "log_head.json")))
 # Set when the checkpoint signer refuses a chain it did not write: healthz, the console banner.
 LOG_ALARM_PATH = Path(envstr("LOG_ALARM_PATH", str(VAR_DIR / "log_alarm.json")))
+# --- Transparency log (docs/transparency-log.md) ----------------------------------------------
+# The checkpoints' origin line and the console key's name in their signed notes: a schema-less
+# URL naming this log; set it to the console's own host in production.
+LOG_ORIGIN = envorigin("LOG_ORIGIN", "patch-console.localhost/log")
+# Witnesses: comma-separated "<vkey> [<submission URL>]" (the URL is where add-checkpoint is
+# posted; without one the witness's cosignatures are only checked).
+WITNESSES = envwitnesses("WITNESSES")
+# A checkpoint is also signed this soon after a PatchApplied (the beat polls this often).
+CHECKPOINT_AFTER_APPLY_S = envint("CHECKPOINT_AFTER_APPLY_S", 10, minimum=1)
+WITNESS_TIMEOUT_S = envint("WITNESS_TIMEOUT_S", 10, minimum=1)
 
 # --- Agent API limits -----------------------------------------------------------------------
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)

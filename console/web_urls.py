@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from console.views import agents, events, inbox, proposal, revisions, targets, webhooks
+from console.views import (
+    agents,
+    events,
+    inbox,
+    proposal,
+    revisions,
+    targets,
+    transparency,
+    webhooks,
+)
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
@@ -37,6 +46,7 @@ urlpatterns = [
         name="target-revert",
     ),
     path("events/", events.event_log, name="events"),
+    path("log/", transparency.transparency_log, name="transparency-log"),
     path("agents/", agents.agent_list, name="agents"),
     path("agents/keys/<str:key_id>/revoke/", agents.agent_key_revoke_view, name="agent-key-revoke"),
     path("agents/<slug:name>/token/", agents.agent_token_rotate_view, name="agent-token-rotate"),

@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from console.api import events, proposals, targets
+from console.api import log as transparency_log
 from console.api.problems import (
     KINDS,
     PROBLEM_MEDIA_TYPE,
@@ -177,3 +178,4 @@ def ping(request: HttpRequest) -> dict[str, bool]:
 api.add_router("", proposals.router)
 api.add_router("", targets.router)
 api.add_router("", events.router)
+api.add_router("", transparency_log.router)

@@ -17,6 +17,7 @@ from patches.client import (
     load_private_key,
     public_key_pem,
 )
+from patches.client.tlog import add_proof_command, run_proof_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--version", type=int)
     target.add_argument("--if-none-match", help="an ETag; prints nothing if it is still current")
     target.add_argument("--content-only", action="store_true", help="print only the content")
+    add_proof_command(commands)
     return parser
 
 
@@ -211,6 +213,8 @@ def main(argv: list[str] | None = None, client: AgentClient | None = None) -> in
             result = client.wait(args.id, timeout=args.timeout)
             _print(result)
             return 0 if result["status"] == "applied" else 1
+        elif args.command == "proof":
+            return run_proof_command(client, args)
         elif args.command == "target":
             if args.version is not None:
                 body: dict[str, Any] | None = client.target_version(args.name, args.version)

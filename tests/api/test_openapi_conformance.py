@@ -9,6 +9,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
+from audit.checkpoints import checkpoint_sign
 from tests.factories import (
     ROUTING,
     make_agent,
@@ -45,6 +46,7 @@ def token(db: None) -> str:
         "/api/v1/proposals", data=envelope, content_type="application/json", **persona.auth
     )
     assert response.status_code == 201
+    checkpoint_sign()  # so the transparency log calls have a checkpoint and proofs to serve
     return persona.token
 
 

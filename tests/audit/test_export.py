@@ -62,6 +62,11 @@ def _flip(path: Path, needle: bytes, replacement: bytes) -> None:
 
 def test_the_bundle_has_every_part(bundle: Path) -> None:
     names = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
+    # The transparency log's part (audit.export_tlog; tests/audit/test_transparency_export.py).
+    notes = [n for n in names if n.startswith("checkpoints/")]
+    proofs = [n for n in names if n.startswith("proofs/")]
+    assert len(notes) == 3 and len(proofs) == 4 and "tlog-keys.json" in names
+    names = [n for n in names if n not in (*notes, *proofs, "tlog-keys.json")]
     assert names == [
         "checkpoints.jsonl",
         "events.jsonl",
@@ -91,7 +96,9 @@ def test_the_stand_alone_verifier_accepts_an_exported_bundle(bundle: Path) -> No
     assert result.stdout.splitlines()[1].startswith(
         f"OK {head.seq} events, head {head.hash}; 5 proposals, 3 checkpoints"
     )
-    assert result.stdout.strip().endswith("replayed 3 targets, 7 versions")
+    assert result.stdout.strip().endswith(
+        "replayed 3 targets, 7 versions; 3 checkpoint notes, 4 tlog-proofs"
+    )
 
 
 def test_the_verifier_does_not_need_django() -> None:

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from audit.models import Review
+from audit.checkpoints import checkpoint_sign
+from audit.models import Checkpoint, Review
 from audit.reviews import review_record
 from patches.models import AgentKey, AgentToken, Event, Proposal, Target, TargetVersion
 from tests.factories import (
@@ -99,6 +100,7 @@ def world(db: None, django_capture_on_commit_callbacks: Any) -> World:
     owned_proposal = _submit(client, smith, owned_target, 5.0, django_capture_on_commit_callbacks)
     assert open_proposal.status == owned_proposal.status == "in_review"
     users = {"reviewer": reviewer, "owner": oscar, "admin": admin}
+    checkpoint_sign()  # so the public transparency log calls have a checkpoint to serve
     return World(
         smith, jones, open_target, owned_target, oscar_target, open_proposal, owned_proposal, users
     )
@@ -127,6 +129,14 @@ def _envelope(w: World) -> str:
     return json.dumps(
         signed_envelope(w.jones, proposal_body(target=w.open_target, patch=threshold_patch(9.0)))
     )
+
+
+def _size(w: World) -> int:
+    return Checkpoint.objects.values_list("seq", flat=True).get()
+
+
+def _smiths_event(w: World) -> int:
+    return Event.objects.filter(proposal=w.open_proposal).values_list("seq", flat=True)[0]
 
 
 def _const(path: str) -> Callable[[World], str]:
@@ -197,6 +207,19 @@ MATRIX: dict[str, list[Call]] = {
     ],
     "api/v1/events": [
         Call("GET", _const("/api/v1/events?after=0&limit=5"), frozenset({"agent"}), api=True)
+    ],
+    # jones may not see smith's events, so not their proofs either (404, as for the event).
+    "api/v1/events/<seq>/proof": [
+        Call("GET", lambda w: f"/api/v1/events/{_smiths_event(w)}/proof", NOBODY, api=True)
+    ],
+    "api/v1/log/checkpoint": [Call("GET", _const("/api/v1/log/checkpoint"), PUBLIC, api=True)],
+    "api/v1/log/consistency": [
+        Call(
+            "GET",
+            lambda w: f"/api/v1/log/consistency?from={_size(w)}&to={_size(w)}",
+            PUBLIC,
+            api=True,
+        )
     ],
     "": [Call("GET", _const("/"), PEOPLE)],
     "proposals/<int:proposal_id>/": [
@@ -274,6 +297,7 @@ MATRIX: dict[str, list[Call]] = {
         ),
     ],
     "events/": [Call("GET", _const("/events/"), PEOPLE)],
+    "log/": [Call("GET", _const("/log/"), PEOPLE)],
     "agents/": [Call("GET", _const("/agents/"), ADMIN_ONLY)],
     "agents/keys/<str:key_id>/revoke/": [
         Call("POST", lambda w: f"/agents/keys/{w.smith.key_id}/revoke/", ADMIN_ONLY)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from patches.client.tlog import Verifier
 from patches.signing import console_private_key, console_verifier_keys, key_id_of
 
 
@@ -28,6 +30,9 @@ class Command(BaseCommand):
         )
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         self.stderr.write(f"key id {current} (current), public key {raw.hex()}")
+        # What witnesses (`python -m audit.witness --log`) and agents pin for checkpoint notes.
+        vkey = Verifier(name=settings.LOG_ORIGIN, public_key=raw).vkey
+        self.stderr.write(f"checkpoint note verifier key {vkey}")
         for key_id in keys:
             if key_id != current:
                 self.stderr.write(f"key id {key_id} (retired)")
