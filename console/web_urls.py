@@ -2,12 +2,17 @@
 
 from django.urls import path
 
-from console.views import agents, events, inbox, proposal, targets
+from console.views import agents, events, inbox, live, proposal, targets
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("proposals/<int:proposal_id>/", proposal.proposal_detail, name="proposal"),
     path("proposals/<int:proposal_id>/gate/", proposal.proposal_gate, name="proposal-gate"),
+    path(
+        "proposals/<int:proposal_id>/withdraw/",
+        proposal.proposal_withdraw_view,
+        name="proposal-withdraw",
+    ),
     path("targets/", targets.target_list, name="targets"),
     path("targets/<slug:name>/", targets.target_detail, name="target"),
     path("targets/<slug:name>/compare/", targets.target_compare, name="target-compare"),
@@ -25,4 +30,5 @@ urlpatterns = [
     path("agents/", agents.agent_list, name="agents"),
     path("agents/keys/<str:key_id>/revoke/", agents.agent_key_revoke_view, name="agent-key-revoke"),
     path("agents/<slug:name>/token/", agents.agent_token_rotate_view, name="agent-token-rotate"),
+    path("live/awaiting-count/", live.awaiting_count_view, name="live-count"),
 ]

@@ -113,7 +113,9 @@ def test_the_proposer_of_a_revert_sees_why_they_cannot_decide(agent, target, rit
     proposal = in_review(agent, target)
     _decide(client_for(rob), proposal, "approve")
     version = TargetVersion.objects.get(target=target, version=2)
-    response = client_for(rita).post(f"/targets/{target.name}/versions/2/revert/")
+    response = client_for(rita).post(
+        f"/targets/{target.name}/versions/2/revert/", {"reason": "Too terse."}
+    )
     revert = run_gate(version.reverted_by.get())
     assert response["Location"] == f"/proposals/{revert.pk}/"
     html = client_for(rita).get(response["Location"]).content.decode()
@@ -134,7 +136,10 @@ def test_the_gate_partial_polls_while_testing_and_stops_when_done(agent, target,
     done = client.get(f"/proposals/{proposal.pk}/gate/", HTTP_HX_REQUEST="true")
     assert "hx-trigger" not in done.content.decode()
     assert 'data-finished="true"' in done.content.decode()
-    assert done["HX-Refresh"] == "true"
+    # No reload: the status, findings and decision box arrive out of band with the panel.
+    assert "HX-Refresh" not in done
+    assert '<div class="page-head" id="proposal-head" hx-swap-oob="true">' in done.content.decode()
+    assert 'id="decision" data-nav-section hx-swap-oob="true"' in done.content.decode()
     assert 'hx-trigger="every 1s"' not in client.get(f"/proposals/{proposal.pk}/").content.decode()
 
 
@@ -153,7 +158,10 @@ def test_between_the_two_gates_the_page_keeps_polling_and_offers_no_decision(age
 
     audit_gate_run(proposal_id=proposal.pk)
     done = client.get(f"/proposals/{proposal.pk}/gate/", HTTP_HX_REQUEST="true")
-    assert done["HX-Refresh"] == "true"
+    # No reload: the status, findings and decision box arrive out of band with the panel.
+    assert "HX-Refresh" not in done
+    assert '<div class="page-head" id="proposal-head" hx-swap-oob="true">' in done.content.decode()
+    assert 'id="decision" data-nav-section hx-swap-oob="true"' in done.content.decode()
     page = client.get(f"/proposals/{proposal.pk}/").content.decode()
     assert "The audit gate is checking this proposal." not in page
     assert '<label for="id_reason">Reason</label>' in page
