@@ -62,10 +62,10 @@ def review_refusal(*, user: Any, proposal: Proposal) -> str | None:
     if refusal:
         return refusal
     if proposal.status != ProposalStatus.IN_REVIEW:
-        stage = f" at {proposal.stage}" if proposal.stage else ""
-        return (
-            f"This proposal is {proposal.status}{stage}; only proposals in review can be decided."
-        )
+        where = {"test_gate": "the test gate", "audit_gate": "the audit gate"}
+        stage = f" at {where.get(proposal.stage, proposal.stage)}" if proposal.stage else ""
+        status = proposal.status.replace("_", " ")
+        return f"This proposal is {status}{stage}; only proposals in review can be decided."
     if not audit_gate_has_run(proposal):
         return "The audit gate has not checked this proposal yet; decide it once it has."
     if proposal.submitted_by_id is not None and proposal.submitted_by_id == user.pk:

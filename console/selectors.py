@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from patches.targets import target_patch_apply
 
 AWAITING = "awaiting"  # the inbox's default: in review, mine to review, not yet reviewed by me
 INBOX_STATUSES = [AWAITING, *ProposalStatus.values, "all"]
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def _count_of(queryset: QuerySet[Any], link: str) -> Coalesce:
@@ -344,7 +346,7 @@ def visible_events(
         events = events.filter(kind=kind)
     if proposal_id is not None:
         events = events.filter(proposal_id=proposal_id)
-    return events.order_by("-seq")
+    return events.select_related("proposal__target").order_by("-seq")
 
 
 def event_kinds() -> list[str]:
@@ -356,6 +358,19 @@ def pretty_payload(event: Event) -> str:
         return json.dumps(json.loads(event.payload), indent=2, ensure_ascii=False, sort_keys=True)
     except ValueError:
         return event.payload
+
+
+def event_target(event: Event) -> str:
+    """The target an event is about (TargetCreated, PatchApplied, a review of a proposal on it),
+    or "" for events about no target (keys, checkpoints)."""
+    try:
+        payload = json.loads(event.payload)
+    except ValueError:
+        payload = None
+    name = payload.get("target") if isinstance(payload, dict) else None
+    if not isinstance(name, str) and event.proposal_id is not None:
+        name = event.proposal.target.name  # type: ignore[union-attr]  # select_related
+    return name if isinstance(name, str) and SLUG.fullmatch(name) else ""
 
 
 def recent_checkpoints(limit: int = 10) -> list[Checkpoint]:

@@ -51,6 +51,18 @@
 
   var pendingG = false;
 
+  // Triage on a proposal page: each key clicks the control a mouse would. Approve and reject
+  // submit the decision form, whose browser check asks for the reason first when it is empty.
+  var TRIAGE = {
+    n: 'a[rel="next"][data-key]',
+    p: 'a[rel="prev"][data-key]',
+    a: '#decision button[value="approve"]:not([formaction])',
+    x: '#decision button[value="reject"]:not([formaction])',
+    A: '#decision button[value="approve"][formaction]',
+    X: '#decision button[value="reject"][formaction]',
+    u: '#diff .diff-modes a:not([aria-current])'
+  };
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (typing(event.target)) {
@@ -71,6 +83,10 @@
     else if (key === "r") {
       var reason = document.getElementById("id_reason");
       if (reason) { reason.focus(); event.preventDefault(); }
+    }
+    else if (TRIAGE[key]) {
+      var control = document.querySelector(TRIAGE[key]);
+      if (control) { control.click(); event.preventDefault(); }
     }
     else if (key === "/") {
       var field = document.getElementById("id_q") || document.getElementById("id_reason");
