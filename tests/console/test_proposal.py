@@ -173,7 +173,7 @@ def test_failed_tests_show_their_output_escaped(agent, rita):
     proposal = run_gate(submit(agent, target, patch=prompt_patch(target, "<b>secret</b>\n")))
     assert proposal.status == "rejected"
     html = client_for(rita).get(f"/proposals/{proposal.pk}/").content.decode()
-    assert '<pre class="output">' in html and "&lt;b&gt;secret&lt;/b&gt;" in html
+    assert '<pre class="output" tabindex="0">' in html and "&lt;b&gt;secret&lt;/b&gt;" in html
     assert "<b>secret</b>" not in html
 
 

@@ -29,7 +29,7 @@ def test_a_target_page_shows_escaped_content_and_history_linked_to_proposals(age
     _approve(client_for(rob), proposal)
     html = client_for(rita).get("/targets/tricky/").content.decode()
     assert (
-        '<pre class="content" data-testid="target-content">&lt;script&gt;alert(1)&lt;/script&gt;\nDeuxième.\n</pre>'
+        '<pre class="content" data-testid="target-content" tabindex="0">&lt;script&gt;alert(1)&lt;/script&gt;\nDeuxième.\n</pre>'
         in html
     )
     assert 'data-testid="target-version">v2</span>' in html
