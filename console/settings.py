@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "console.not_found.ConsoleNotFoundMiddleware",  # DEBUG too shows templates/404.html
     # Last, as django-axes asks: it turns a locked-out sign-in's response into the 429 page.
     "axes.middleware.AxesMiddleware",
 ]

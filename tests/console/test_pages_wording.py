@@ -49,3 +49,21 @@ def test_the_audit_panel_does_not_say_no_findings_before_the_audit_ran(agent, ta
     proposal = submit(agent, target)
     html = client_for(rita).get(f"/proposals/{proposal.pk}/").content.decode()
     assert "No findings." not in html and "The audit gate runs once the test gate passes." in html
+
+
+def test_with_debug_on_a_missing_page_is_still_the_consoles_own_404(rita, settings):
+    settings.DEBUG = True
+    client = client_for(rita)
+    for path, message in (("/no/such/page/", "There is nothing here"),
+                          ("/proposals/999999/", "No proposal #999999 that you can see.")):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert 'data-testid="not-found"' in html and message in html, path
+    api = client.get("/api/v1/proposals/999999")
+    assert api.status_code == 401 and api["Content-Type"].startswith("application/problem+json")
+
+
+def test_an_unmatched_url_says_there_is_nothing_here_not_a_class_name(rita):
+    html = client_for(rita).get("/no/such/page/").content.decode()
+    assert "There is nothing here" in html and "Resolver404" not in html
