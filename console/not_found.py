@@ -34,7 +34,7 @@ class ConsoleNotFoundMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if settings.DEBUG and isinstance(exception, Http404):
-            if not request.path.startswith(API_PREFIX):
-                return page_not_found(request, exception)
+        wanted = settings.DEBUG and not request.path.startswith(API_PREFIX)
+        if wanted and isinstance(exception, Http404):
+            return page_not_found(request, exception)
         return None
