@@ -8,6 +8,7 @@ urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("proposals/<int:proposal_id>/", proposal.proposal_detail, name="proposal"),
     path("proposals/<int:proposal_id>/gate/", proposal.proposal_gate, name="proposal-gate"),
+    path("proposals/<int:proposal_id>/live/", proposal.proposal_live, name="proposal-live"),
     path(
         "proposals/<int:proposal_id>/withdraw/",
         proposal.proposal_withdraw_view,

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console.diffs import Diff
 from console.forms import DecisionForm
+from console.live import POLL_INTERVAL_S, live_etag, not_modified, with_etag
 from console.selectors import (
     ProposalPage,
     awaiting_count,
@@ -27,7 +28,12 @@ from patches.models import Proposal, ProposalStatus, TargetVersion
 
 
 def _page_context(
-    request: HttpRequest, viewer: Viewer, page: ProposalPage, form: DecisionForm | None = None
+    request: HttpRequest,
+    viewer: Viewer,
+    page: ProposalPage,
+    form: DecisionForm | None = None,
+    *,
+    with_diff: bool = True,
 ) -> dict[str, Any]:
     proposal = page.proposal
     refusal = refusal_for(viewer=viewer, proposal=proposal)
@@ -44,7 +50,9 @@ def _page_context(
         "form": form,
         "refusal": refusal,
         "gate_finished": gate_finished(proposal, page.run),
-        "diff": _diff_of(request, page),
+        "diff": _diff_of(request, page) if with_diff else None,
+        "etag": live_etag(request, viewer, f"proposal:{proposal.pk}"),
+        "poll_interval_s": POLL_INTERVAL_S,
         "neighbours": proposal_neighbours(viewer, proposal),
         "may_withdraw": may_withdraw(viewer=viewer, proposal=proposal),
         "waiting": awaiting_count(viewer),
@@ -147,3 +155,21 @@ def proposal_withdraw_view(request: HttpRequest, proposal_id: int) -> HttpRespon
         return render(request, "console/proposal.html", context, status=409)
     messages.success(request, f"Withdrew #{proposal.pk}.")
     return redirect("proposal", proposal_id=proposal.pk)
+
+
+@require_GET
+@console_view
+def proposal_live(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """The open page's poll: 304 while nothing changed, else the status, reviews and timeline
+    out of band, and the decision box only when whether this person may decide has changed
+    (so a reason being typed is never wiped while it can still be sent)."""
+    viewer = viewer_of(request)
+    proposal = proposal_for(viewer, proposal_id)
+    etag = live_etag(request, viewer, f"proposal:{proposal.pk}")
+    if unchanged := not_modified(request, etag):
+        return unchanged
+    context = _page_context(request, viewer, proposal_page(proposal), with_diff=False)
+    decidable = context["refusal"] is None
+    context["decision_changed"] = decidable != (request.GET.get("decidable") == "1")
+    response = render(request, "console/partials/proposal_live.html", context)
+    return with_etag(response, etag)

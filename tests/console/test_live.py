@@ -85,3 +85,29 @@ def test_a_gate_that_ends_under_the_reviewers_eyes_updates_the_page_in_place(age
     assert '<textarea name="reason" id="id_reason"' in html  # the decision box, out of band
     assert 'id="findings" data-testid="findings" data-nav-section hx-swap-oob="true"' in html
     assert 'id="awaiting-count"' in html and 'hx-swap-oob="true">1<' in html
+
+
+def test_an_open_proposal_page_sees_another_persons_decision_without_a_reload(
+    agent, target, rita, rob
+):
+    from audit.reviews import review_record
+
+    proposal = in_review(agent, target)
+    client = client_for(rita)
+    page = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    assert f'hx-get="/proposals/{proposal.pk}/live/?decidable=1"' in page
+    url = f"/proposals/{proposal.pk}/live/?decidable=1"
+    quiet = client.get(url, HTTP_HX_REQUEST="true")
+    assert quiet.status_code == 200
+    assert client.get(url, HTTP_IF_NONE_MATCH=quiet["ETag"]).status_code == 304
+    # While rita may still decide, the poll leaves her decision box (and her typing) alone.
+    assert 'id="decision"' not in quiet.content.decode()
+    review_record(proposal=proposal, reviewer=rob, decision="reject", reason="No.",
+                  patch_hash=proposal.patch_hash, base_content_hash=proposal.base_content_hash)  # fmt: skip
+    changed = client.get(url, HTTP_IF_NONE_MATCH=quiet["ETag"])
+    html = changed.content.decode()
+    assert changed.status_code == 200
+    assert 'data-testid="proposal-reason">Rejected by rob: No.</p>' in html
+    assert 'id="decision" data-nav-section hx-swap-oob="true"' in html
+    assert "only proposals in review can be decided" in html
+    assert "?decidable=0" in html

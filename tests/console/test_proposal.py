@@ -134,7 +134,7 @@ def test_the_gate_partial_polls_while_testing_and_stops_when_done(agent, target,
     assert "HX-Refresh" not in partial
     run_gate(proposal)
     done = client.get(f"/proposals/{proposal.pk}/gate/", HTTP_HX_REQUEST="true")
-    assert "hx-trigger" not in done.content.decode()
+    assert 'hx-trigger="every 1s"' not in done.content.decode()  # the gate stops polling
     assert 'data-finished="true"' in done.content.decode()
     # No reload: the status, findings and decision box arrive out of band with the panel.
     assert "HX-Refresh" not in done
@@ -213,7 +213,7 @@ def test_a_patch_that_no_longer_applies_is_shown_raw(agent, rita):
     )
     html = client_for(rita).get(f"/proposals/{proposal.pk}/").content.decode()
     assert "The patch no longer applies" in html
-    assert '<pre class="output raw-patch" data-testid="diff">' in html
+    assert '<pre class="output raw-patch" tabindex="0" data-testid="diff">' in html
     assert "&quot;/retries&quot;" in html
 
 
