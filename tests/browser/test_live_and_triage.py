@@ -167,3 +167,26 @@ def test_a_revert_asks_for_a_reason_shows_it_and_its_requester_may_withdraw_it(
     assert watched.dialogs == [f"confirm: Withdraw revert #{revert.pk}?"]
     assert watched.csp_violations() == []
     context.close()
+
+
+def test_an_open_proposal_shows_another_reviewers_decision_without_a_reload(
+    live_server, desktop: Watched
+):
+    from audit.reviews import review_record
+
+    page, url = desktop.page, live_server.url
+    make_reviewer("rita")
+    rob = make_reviewer("rob")
+    target = make_target("system_prompt", "Prompt", PROMPT)
+    proposal = in_review(make_agent("agent-smith"), target)
+    login(page, url, "rita")
+    page.goto(f"{url}/proposals/{proposal.pk}/")
+    page.evaluate("window.__notReloaded = true")
+    review_record(proposal=proposal, reviewer=rob, decision="reject", reason="Too blunt.",
+                  patch_hash=proposal.patch_hash, base_content_hash=proposal.base_content_hash)  # fmt: skip
+    expect(page.get_by_test_id("proposal-reason")).to_have_text(
+        "Rejected by rob: Too blunt.", timeout=5_000
+    )
+    expect(page.get_by_test_id("refusal")).to_contain_text("only proposals in review")
+    assert page.evaluate("window.__notReloaded") is True
+    assert desktop.dialogs == [] and desktop.csp_violations() == []
