@@ -13,8 +13,10 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Reinstall only when the lock file changes.
+# pip's own progress (no --quiet): the first install takes a while and should look alive.
 $(VENV)/.installed: requirements.lock | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.lock
+	@echo "Installing the locked dependencies into $(VENV)…"
+	$(BIN)/pip install --progress-bar on -r requirements.lock
 	touch $@
 
 install: $(VENV)/.installed
@@ -25,7 +27,9 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-run: seed
+# runconsole prints the sign-in URL and the demo credentials once the server answers.
+run: migrate
+	$(BIN)/python manage.py seed_demo --quiet
 	$(BIN)/python manage.py runconsole --host $(HOST) --port $(PORT)
 
 lint: install

@@ -72,14 +72,13 @@ def review_refusal(*, user: Any, proposal: Proposal) -> str | None:
     if refusal:
         return refusal
     if proposal.status not in REVIEWABLE_STATUSES:
-        stage = f" at {proposal.stage}" if proposal.stage else ""
+        where = {"test_gate": "the test gate", "audit_gate": "the audit gate"}
+        stage = f" at {where.get(proposal.stage, proposal.stage)}" if proposal.stage else ""
+        status = proposal.status.replace("_", " ")
         later = ""
         if proposal.status == ProposalStatus.SUPERSEDED:
             later = " Review its latest revision instead."
-        return (
-            f"This proposal is {proposal.status}{stage}; only proposals in review can be "
-            f"decided.{later}"
-        )
+        return f"This proposal is {status}{stage}; only proposals in review can be decided.{later}"
     if not audit_gate_has_run(proposal):
         return "The audit gate has not checked this proposal yet; decide it once it has."
     if proposal.submitted_by_id is not None and proposal.submitted_by_id == user.pk:

@@ -14,6 +14,7 @@ from patches.agents import console_agent
 from patches.canonical import canonical
 from patches.formats import PatchError, make_patch
 from patches.formats.json_patch import parse_json_patch
+from patches.lifecycle import TransitionError, proposal_withdraw
 from patches.log import event_append
 from patches.models import OPEN_STATUSES, Proposal, TargetVersion
 from patches.signing import ALGORITHM, console_private_key, key_id_of, raw_public_key, sign
@@ -26,10 +27,13 @@ class RevertError(ValueError):
 
 
 _MISSING = object()
+MAX_REVERT_REASON_CHARS = 2000
 
 
-def revert_propose(*, version: TargetVersion, user: Any) -> Proposal:
+def revert_propose(*, version: TargetVersion, user: Any, reason: str) -> Proposal:
     """Propose undoing `version` of its target, on behalf of `user` (who may then not review it).
+
+    `reason` (required) becomes the revert's reasoning: "Restore v2 of system_prompt: <reason>".
 
     Against the current version the stored inverse patch is proposed as is; if later versions
     exist, the inverse is applied to the current content and the proposal is a fresh patch from
@@ -48,6 +52,11 @@ def revert_propose(*, version: TargetVersion, user: Any) -> Proposal:
         raise RevertError(
             f"a revert of {target.name} version {version.version} is already open (proposal {open_revert.pk})"
         )
+    reason = reason.strip()
+    if not reason:
+        raise RevertError("say why: a revert needs a reason, which reviewers read as its reasoning")
+    if len(reason) > MAX_REVERT_REASON_CHARS:
+        raise RevertError(f"the reason is longer than {MAX_REVERT_REASON_CHARS} characters")
     target.refresh_from_db()
     current = TargetVersion.objects.get(target=target, version=target.version)
     patch = _undo_patch(version=version, current=current)
@@ -59,9 +68,10 @@ def revert_propose(*, version: TargetVersion, user: Any) -> Proposal:
         "base_version": current.version,
         "patch": patch,
         "reasoning": (
-            f"Revert version {version.version} of {target.name} on behalf of "
-            f"{user.get_username()}: undo {version.proposal.patch_hash}, "
-            f"which changed {previous.content_hash} into {version.content_hash}."
+            f"Restore v{previous.version} of {target.name}: {reason}\n\n"
+            f"Reverts v{version.version} on behalf of {user.get_username()}: undoes "
+            f"{version.proposal.patch_hash}, which changed {previous.content_hash} into "
+            f"{version.content_hash}."
         ),
         "test_requirements": [],
         "nonce": secrets.token_hex(16),
@@ -99,6 +109,51 @@ def revert_propose(*, version: TargetVersion, user: Any) -> Proposal:
             proposal=proposal,
         )
     return proposal
+
+
+def revert_blocker(*, version: TargetVersion, current: TargetVersion) -> str | None:
+    """Why `version` cannot be reverted now (genesis, a revert already open, later versions
+    changed the same places), or None; the target page hides the action and says this instead.
+    `version.open_reverts` may hold the open reverts' ids, prefetched for a whole history."""
+    if version.version == 1 or version.proposal_id is None:
+        return "genesis: nothing to revert"
+    open_ids = getattr(version, "open_reverts", None)
+    if open_ids is None:
+        open_ids = list(
+            Proposal.objects.filter(reverts=version, status__in=OPEN_STATUSES).values_list(
+                "pk", flat=True
+            )
+        )
+    if open_ids:
+        return f"a revert is open: #{open_ids[0]}"
+    try:
+        _undo_patch(version=version, current=current)
+    except RevertError as exc:
+        text = str(exc)
+        return text.split(": ", 1)[-1] if "can no longer be reverted" in text else text
+    return None
+
+
+def revert_withdraw_refusal(*, user: Any, proposal: Proposal) -> str | None:
+    """Why this person may not withdraw this proposal, or None: the requester of an open revert."""
+    if proposal.reverts_id is None or proposal.submitted_by_id is None:
+        return "only reverts asked for in the console can be withdrawn here"
+    if not getattr(user, "is_authenticated", False) or proposal.submitted_by_id != user.pk:
+        return "only the person who asked for this revert may withdraw it"
+    if proposal.status not in OPEN_STATUSES:
+        return f"the revert is {proposal.status}, no longer open"
+    return None
+
+
+def revert_withdraw(*, proposal: Proposal, user: Any) -> Proposal:
+    """The requester takes back their revert (event PatchWithdrawn, actor the person)."""
+    refusal = revert_withdraw_refusal(user=user, proposal=proposal)
+    if refusal:
+        raise RevertError(refusal)
+    try:
+        return proposal_withdraw(proposal=proposal, actor=f"user:{user.get_username()}")
+    except TransitionError as exc:  # decided meanwhile
+        raise RevertError(f"the revert can no longer be withdrawn: {exc}") from exc
 
 
 def _undo_patch(*, version: TargetVersion, current: TargetVersion) -> str:

@@ -1,4 +1,4 @@
-"""Demo data for `make run`: accounts, tests, one target of each patch type, and an agent."""
+"""Demo data for `make run`: accounts, tests, one target of each patch type, an agent, history."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from audit.access import REVIEWERS_GROUP
-from audit.gates import proposal_submit_and_gate
+from audit.gates import gates_run, proposal_submit_and_gate
+from audit.reviews import review_record
 from patches.agents import agent_create
 from patches.canonical import canonical
 from patches.client import make_proposal, sign_proposal
 from patches.formats import make_patch
 from patches.models import Agent, Proposal, Target, TargetVersion, TestDefinition
 from patches.signing import load_private_key_pem, private_key_pem
+from patches.submit import proposal_submit
 from patches.targets import target_create
 from patches.testgate.definitions import testdef_create
 
@@ -194,7 +196,7 @@ TARGETS: list[dict[str, Any]] = [
 DEMO_PROPOSALS: list[tuple[str, Any, str]] = [
     (
         "system_prompt",
-        SYSTEM_PROMPT.replace(
+        (  # a replacement in the content current when the demo proposes it (v3, see HISTORY)
             "- Be concise and polite.\n",
             "- Be concise and polite.\n- Confirm the order number before discussing an order.\n",
         ),
@@ -217,6 +219,12 @@ DEMO_PROPOSALS: list[tuple[str, Any, str]] = [
 
 def _credentials_path() -> Path:
     return Path(settings.VAR_DIR) / "demo_credentials.json"
+
+
+def demo_credentials() -> dict[str, Any]:
+    """What demo_seed wrote to var/demo_credentials.json, or {} when it has not run."""
+    path = _credentials_path()
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _ensure_user(username: str, *, admin: bool, credentials: dict[str, Any]) -> None:
@@ -259,10 +267,65 @@ def demo_seed() -> dict[str, Any]:
                 "private_key_file": str(key_file),
             }
     if "demo-agent" in credentials and not Proposal.objects.exists():
+        _seed_history(credentials["demo-agent"])
         _propose_demo_patches(credentials["demo-agent"])
     path.write_text(json.dumps(credentials, indent=2))
     path.chmod(0o600)
     return credentials
+
+
+# The system prompt's past, so history, compare and revert have something to show: two
+# applied changes (v2, v3) and one that a reviewer rejected. Each: (replace this, with this,
+# why, the reviewer's decision, their reason), made on the content current at the time.
+HISTORY: list[tuple[str, str, str, str, str]] = [
+    (
+        "Answer the customer's question", "Answer the customer's question briefly",
+        "Answers ran to several paragraphs; customers on phones scroll past the answer.",
+        "approve", "Shorter answers, and every placeholder is still there.",
+    ),
+    (
+        "- Be concise and polite.\n", "- Be concise and polite.\n- Greet the customer by name.\n",
+        "Customers who gave their name were answered as if anonymous.",
+        "approve", "A small, friendly change; the greeting needs no new placeholder.",
+    ),
+    (
+        "Escalate refunds above 500", "Escalate refunds above 5000",
+        "Most refunds between 500 and 5000 are approved anyway; escalating them slows customers down.",
+        "reject", "The 500 limit is the finance team's rule, not ours to change here.",
+    ),
+]  # fmt: skip
+
+
+def _seed_history(agent_credentials: dict[str, Any]) -> None:
+    """Signed proposals on system_prompt, gated inline and decided by the demo reviewers."""
+    agent = Agent.objects.get(name=agent_credentials["agent"])
+    private_key = load_private_key_pem(Path(agent_credentials["private_key_file"]).read_bytes())
+    target = Target.objects.get(name="system_prompt")
+    for old, new, reasoning, decision, reason in HISTORY:
+        target.refresh_from_db()
+        current = TargetVersion.objects.get(target=target, version=target.version)
+        new_text = current.content.replace(old, new)
+        proposal = make_proposal(
+            target=target.name,
+            patch_type=target.patch_type,
+            base_version=target.version,
+            patch=make_patch(content_kind="text", old=current.content, new=new_text),
+            reasoning=reasoning,
+        )
+        submitted = proposal_submit(
+            agent=agent, body=canonical(sign_proposal(private_key, proposal))
+        )
+        gates_run(proposal_id=submitted.pk)
+        submitted.refresh_from_db()
+        reviewer = User.objects.get(username="reviewer" if decision == "approve" else "reviewer2")
+        review_record(
+            proposal=submitted,
+            reviewer=reviewer,
+            decision=decision,
+            reason=reason,
+            patch_hash=submitted.patch_hash,
+            base_content_hash=submitted.base_content_hash,
+        )
 
 
 def _propose_demo_patches(agent_credentials: dict[str, Any]) -> None:
@@ -272,7 +335,10 @@ def _propose_demo_patches(agent_credentials: dict[str, Any]) -> None:
     for target_name, new_content, reasoning in DEMO_PROPOSALS:
         target = Target.objects.get(name=target_name)
         current = TargetVersion.objects.get(target=target, version=target.version)
-        new_text = new_content if isinstance(new_content, str) else json.dumps(new_content)
+        if isinstance(new_content, tuple):
+            new_text = current.content.replace(*new_content)
+        else:
+            new_text = new_content if isinstance(new_content, str) else json.dumps(new_content)
         if target.content_kind == "json":
             new_text = canonical(json.loads(new_text)).decode()
         proposal = make_proposal(

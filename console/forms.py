@@ -9,6 +9,7 @@ from django import forms
 
 from audit.models import Decision
 from console.selectors import AWAITING, INBOX_STATUSES
+from console.wording import status_name
 from patches.models import PatchType
 
 MAX_ID = 2**63 - 1
@@ -29,7 +30,9 @@ STATUS_LABELS = {
 
 class InboxFilterForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[(s, STATUS_LABELS[s]) for s in INBOX_STATUSES], required=False
+        # Statuses added later (stale, superseded, …) read as their name until labelled here.
+        choices=[(s, STATUS_LABELS.get(s) or status_name(s)) for s in INBOX_STATUSES],
+        required=False,
     )
     type = forms.ChoiceField(choices=[("", "Any type"), *PatchType.choices], required=False)
     target = forms.ChoiceField(choices=[("", "Any target")], required=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from patches.targets import target_patch_apply
 
 AWAITING = "awaiting"  # the inbox's default: in review, mine to review, not yet reviewed by me
 INBOX_STATUSES = [AWAITING, *ProposalStatus.values, "all"]
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def _count_of(queryset: QuerySet[Any], link: str) -> Coalesce:
@@ -55,6 +57,29 @@ def awaiting_review(viewer: Viewer) -> QuerySet[Proposal]:
 
 def awaiting_count(viewer: Viewer) -> int:
     return awaiting_review(viewer).count()
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The proposals before and after one in the viewer's queue (ids), for triage keys."""
+
+    previous: int | None
+    next: int | None
+
+
+def proposal_neighbours(viewer: Viewer, proposal: Proposal) -> Neighbours:
+    """The waiting proposals just before and after this one, oldest first like the inbox; past
+    the newest, "next" wraps to the oldest still waiting, so "& next" empties the queue."""
+    waiting = awaiting_review(viewer).exclude(pk=proposal.pk)
+    after = Q(created_at__gt=proposal.created_at) | Q(
+        created_at=proposal.created_at, pk__gt=proposal.pk
+    )
+    following = waiting.filter(after).order_by("created_at", "pk").values_list("pk", flat=True)
+    preceding = waiting.exclude(after).order_by("-created_at", "-pk").values_list("pk", flat=True)
+    oldest = waiting.order_by("created_at", "pk").values_list("pk", flat=True)
+    # Always three queries, so the page's query count does not depend on the queue.
+    next_id, previous_id, oldest_id = following.first(), preceding.first(), oldest.first()
+    return Neighbours(previous=previous_id, next=next_id if next_id is not None else oldest_id)
 
 
 def inbox_proposals(
@@ -94,6 +119,12 @@ def inbox_proposals(
             tests_total=_count_of(results, "run__proposal"),
             tests_passed=_count_of(results.filter(status=TestOutcome.PASSED), "run__proposal"),
             approvals=_count_of(Review.objects.filter(decision="approve"), "proposal"),
+            # Who rejected it, for "Rejected by rita: …" (None: not a person's rejection).
+            rejected_by=Subquery(
+                Review.objects.filter(proposal=OuterRef("pk"), decision="reject")
+                .order_by("created_at")
+                .values("reviewer__username")[:1]
+            ),
         )
         .order_by("created_at", "pk")
     )
@@ -260,11 +291,50 @@ def target_rows(viewer: Viewer) -> QuerySet[Any]:
 
 
 def target_history(target: Any) -> list[TargetVersion]:
-    return list(
+    """Every version, newest first, with who approved it and why (`approvals`) and the ids of
+    the reverts of it still open (`open_reverts`); three queries whatever the length."""
+    versions = list(
         TargetVersion.objects.filter(target=target)
         .select_related("proposal", "proposal__agent", "proposal__submitted_by")
         .order_by("-version")
     )
+    proposal_ids = [v.proposal_id for v in versions if v.proposal_id]
+    approvals: dict[int, list[Review]] = {}
+    for review in (
+        Review.objects.filter(proposal_id__in=proposal_ids, decision="approve")
+        .select_related("reviewer")
+        .order_by("created_at")
+    ):
+        approvals.setdefault(review.proposal_id, []).append(review)
+    open_reverts: dict[int, list[int]] = {}
+    for pk, reverts_id in (
+        Proposal.objects.filter(reverts__target=target, status__in=OPEN_STATUSES)
+        .order_by("pk")
+        .values_list("pk", "reverts_id")
+    ):
+        open_reverts.setdefault(reverts_id, []).append(pk)
+    for version in versions:
+        version.approvals = approvals.get(version.proposal_id or 0, [])  # type: ignore[attr-defined]
+        version.open_reverts = open_reverts.get(version.pk, [])  # type: ignore[attr-defined]
+    return versions
+
+
+def target_open_proposals(target: Any) -> list[Proposal]:
+    return list(
+        Proposal.objects.filter(target=target, status__in=OPEN_STATUSES)
+        .select_related("agent")
+        .order_by("created_at", "pk")
+    )
+
+
+def pretty_content(content: str, content_kind: str) -> str:
+    """JSON content indented for reading (the stored bytes stay as they are); text unchanged."""
+    if content_kind != "json":
+        return content
+    try:
+        return json.dumps(json.loads(content), indent=2, ensure_ascii=False)
+    except ValueError:
+        return content
 
 
 def visible_events(
@@ -278,7 +348,7 @@ def visible_events(
         events = events.filter(kind=kind)
     if proposal_id is not None:
         events = events.filter(proposal_id=proposal_id)
-    return events.order_by("-seq")
+    return events.select_related("proposal__target").order_by("-seq")
 
 
 def event_kinds() -> list[str]:
@@ -290,6 +360,19 @@ def pretty_payload(event: Event) -> str:
         return json.dumps(json.loads(event.payload), indent=2, ensure_ascii=False, sort_keys=True)
     except ValueError:
         return event.payload
+
+
+def event_target(event: Event) -> str:
+    """The target an event is about (TargetCreated, PatchApplied, a review of a proposal on it),
+    or "" for events about no target (keys, checkpoints)."""
+    try:
+        payload = json.loads(event.payload)
+    except ValueError:
+        payload = None
+    name = payload.get("target") if isinstance(payload, dict) else None
+    if not isinstance(name, str) and event.proposal_id is not None:
+        name = event.proposal.target.name  # type: ignore[union-attr]  # select_related
+    return name if isinstance(name, str) and SLUG.fullmatch(name) else ""
 
 
 def recent_checkpoints(limit: int = 10) -> list[Checkpoint]:

@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "console.not_found.ConsoleNotFoundMiddleware",  # DEBUG too shows templates/404.html
     # Last, as django-axes asks: it turns a locked-out sign-in's response into the 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -289,6 +290,12 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors_on_one_line": {"()": "console.log_filters.ClientErrorsOnOneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors_on_one_line"]}
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    # Django's default config gives "django" a handler of its own, which printed every
+    # record a second time on the way to the root's; the root's handler is the one.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }

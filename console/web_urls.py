@@ -6,6 +6,7 @@ from console.views import (
     agents,
     events,
     inbox,
+    live,
     proposal,
     revisions,
     targets,
@@ -31,6 +32,12 @@ urlpatterns = [
         "proposals/<int:proposal_id>/interdiff/<int:old>..<int:new>/",
         revisions.proposal_interdiff_revisions,
         name="proposal-interdiff-revisions",
+    ),
+    path("proposals/<int:proposal_id>/live/", proposal.proposal_live, name="proposal-live"),
+    path(
+        "proposals/<int:proposal_id>/withdraw/",
+        proposal.proposal_withdraw_view,
+        name="proposal-withdraw",
     ),
     path("targets/", targets.target_list, name="targets"),
     path("targets/<slug:name>/", targets.target_detail, name="target"),
@@ -59,4 +66,5 @@ urlpatterns = [
     path(
         "webhooks/<int:subscription_id>/pause/", webhooks.webhook_pause_view, name="webhook-pause"
     ),
+    path("live/awaiting-count/", live.awaiting_count_view, name="live-count"),
 ]

@@ -11,7 +11,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, re_path
 from django.views.decorators.csrf import csrf_exempt
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from console.api import events, proposals, targets
@@ -103,6 +103,9 @@ api = ProblemAPI(
     urls_namespace="api-v1",
     description="Signed behaviour patches from agents. Errors are RFC 9457 problem details; "
     "see docs/api.md for the problem types.",
+    # Without deep links an operation's summary is one button, not a link nested in a button
+    # (axe: nested-interactive); templates/ninja/swagger.html adds lang and contrast fixes.
+    docs=Swagger(settings={"deepLinking": False}),
 )
 
 

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_GET
 
 from audit.verify import verify_chain
 from console.forms import EventFilterForm
-from console.selectors import event_kinds, pretty_payload, recent_checkpoints, visible_events
+from console.selectors import (
+    event_kinds,
+    event_target,
+    pretty_payload,
+    recent_checkpoints,
+    visible_events,
+)
 from console.views.access import console_view, htmx_target, viewer_of
 
 PAGE_SIZE = 50
@@ -53,7 +59,10 @@ def event_log(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if valid else {}
     events = visible_events(viewer, kind=data.get("kind") or "", proposal_id=data.get("proposal"))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"event": event, "payload": pretty_payload(event)} for event in page.object_list]
+    rows = [
+        {"event": event, "payload": pretty_payload(event), "target": event_target(event)}
+        for event in page.object_list
+    ]
     query = request.GET.copy()
     query.pop("page", None)
     context = {

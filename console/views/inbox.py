@@ -8,7 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from console.forms import InboxFilterForm
-from console.selectors import inbox_choices, inbox_proposals
+from console.live import POLL_INTERVAL_S, live_etag, not_modified, with_etag
+from console.selectors import awaiting_count, inbox_choices, inbox_proposals
 from console.views.access import console_view, htmx_target, viewer_of
 
 PAGE_SIZE = 25
@@ -18,6 +19,10 @@ PAGE_SIZE = 25
 @console_view
 def inbox(request: HttpRequest) -> HttpResponse:
     viewer = viewer_of(request)
+    partial = htmx_target(request) == "inbox-table"
+    etag = live_etag(request, viewer, "inbox")
+    if partial and (unchanged := not_modified(request, etag)):
+        return unchanged  # the open inbox polls; nothing happened since it last asked
     form = InboxFilterForm(request.GET or None, **inbox_choices(viewer))
     filters = form.filters()
     page = Paginator(inbox_proposals(viewer, **filters), PAGE_SIZE).get_page(
@@ -31,8 +36,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "awaiting_mode": filters["status"] == "awaiting",
+        "poll_query": request.GET.urlencode(),
+        "poll_interval_s": POLL_INTERVAL_S,
+        "etag": etag,
     }
-    # Filters and page links swap only the table; the URL keeps the filters (hx-push-url).
-    if htmx_target(request) == "inbox-table":
-        return render(request, "console/partials/inbox_table.html", context)
+    # Filters, page links and the live poll swap only the table; the URL keeps the filters
+    # (hx-push-url). The nav count rides along out of band.
+    if partial:
+        context["oob_count"] = awaiting_count(viewer)
+        return with_etag(render(request, "console/partials/inbox_table.html", context), etag)
     return render(request, "console/inbox.html", context)

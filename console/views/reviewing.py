@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from audit.access import review_refusal
+from audit.revert import RevertError, revert_withdraw, revert_withdraw_refusal
 from audit.reviews import ReviewRefused, review_record
 from console.views.access import Viewer
 from patches.models import Proposal
@@ -43,4 +44,16 @@ def decide(
             comments=comments,
         )
     except ReviewRefused as exc:
+        raise ReviewFailed(str(exc)) from exc
+
+
+def may_withdraw(*, viewer: Viewer, proposal: Proposal) -> bool:
+    """The person who asked for a revert may withdraw it while it is open."""
+    return revert_withdraw_refusal(user=viewer.user, proposal=proposal) is None
+
+
+def withdraw(*, viewer: Viewer, proposal: Proposal) -> None:
+    try:
+        revert_withdraw(proposal=proposal, user=viewer.user)
+    except RevertError as exc:
         raise ReviewFailed(str(exc)) from exc

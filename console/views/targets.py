@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from console.selectors import target_history, target_rows
+from console.selectors import pretty_content, target_history, target_open_proposals, target_rows
 from console.views.access import console_view, target_for, target_version_for, viewer_of
 from console.views.diffing import page_diff, wants_diff_partial
 
@@ -29,11 +29,17 @@ def target_detail(request: HttpRequest, name: str) -> HttpResponse:
     history = target_history(target)
     current = next((v for v in history if v.version == target.version), None)
     from audit.access import revert_refusal
+    from audit.revert import revert_blocker
 
+    if current is not None:
+        for version in history:
+            version.revert_blocker = revert_blocker(version=version, current=current)  # type: ignore[attr-defined]
     context = {
         "target": target,
         "current": current,
+        "content": pretty_content(current.content, target.content_kind) if current else "",
         "history": history,
+        "open_proposals": target_open_proposals(target),
         "revert_refusal": revert_refusal(user=viewer.user, target=target),
     }
     return render(request, "console/target.html", context)
@@ -95,9 +101,13 @@ def target_revert(request: HttpRequest, name: str, version: int) -> HttpResponse
     from audit.revert import revert_propose
 
     try:
-        proposal = revert_propose(version=produced, user=viewer.user)
+        proposal = revert_propose(
+            version=produced, user=viewer.user, reason=request.POST.get("reason", "")
+        )
     except ValueError as exc:
-        messages.error(request, f"Could not propose a revert of v{version}: {exc}")
+        messages.error(
+            request, f"Could not propose a revert of v{version}: {str(exc).rstrip('.')}."
+        )
         return redirect("target", name=target.name)
-    messages.success(request, f"Proposed reverting v{version} as #{proposal.pk}.")
+    messages.success(request, f"Proposed restoring v{version - 1} as #{proposal.pk}.")
     return redirect("proposal", proposal_id=proposal.pk)

@@ -30,7 +30,7 @@ def test_a_revert_round_trip_restores_the_earlier_content_hash_exactly(agent, ri
     target = routing_target()
     genesis = TargetVersion.objects.get(target=target, version=1)
     v2 = applied(agent, target, weight("billing", 2.5), rob)
-    revert = revert_propose(version=v2, user=rita)
+    revert = revert_propose(version=v2, user=rita, reason="Undo it.")
     assert revert.status == ProposalStatus.TESTING
     assert (revert.agent.name, revert.submitted_by, revert.reverts) == ("console", rita, v2)
     assert revert.patch == v2.inverse_patch
@@ -68,7 +68,7 @@ def test_reverting_an_older_version_undoes_only_its_change(agent, rita, rob):
     target = routing_target()
     v2 = applied(agent, target, weight("billing", 2.5), rob)
     applied(agent, target, weight("tech", 3.0), rob)
-    revert = gate_pass(revert_propose(version=v2, user=rita))
+    revert = gate_pass(revert_propose(version=v2, user=rita, reason="Undo it."))
     assert revert.base_version == 3
     approve(revert, rob)
     v4 = json.loads(TargetVersion.objects.get(target=target, version=4).content)
@@ -81,13 +81,17 @@ def test_a_version_whose_change_was_changed_again_cannot_be_reverted(agent, rita
     v2 = applied(agent, target, weight("billing", 2.5), rob)
     applied(agent, target, weight("billing", 4.0), rob)
     with pytest.raises(RevertError, match="a later version changed /routes/billing/weight too"):
-        revert_propose(version=v2, user=rita)
+        revert_propose(version=v2, user=rita, reason="Undo it.")
 
 
 def test_the_genesis_version_cannot_be_reverted(rita):
     target = routing_target()
     with pytest.raises(RevertError, match="is its genesis"):
-        revert_propose(version=TargetVersion.objects.get(target=target, version=1), user=rita)
+        revert_propose(
+            version=TargetVersion.objects.get(target=target, version=1),
+            user=rita,
+            reason="Undo it.",
+        )
 
 
 def test_only_reviewers_may_propose_a_revert(agent, rob):
@@ -97,15 +101,15 @@ def test_only_reviewers_may_propose_a_revert(agent, rob):
     with pytest.raises(
         RevertError, match="Only members of the 'reviewers' group may propose reverts"
     ):
-        revert_propose(version=v2, user=outsider)
+        revert_propose(version=v2, user=outsider, reason="Undo it.")
 
 
 def test_a_second_revert_of_the_same_version_is_refused_while_one_is_open(agent, rita, rob):
     target = routing_target()
     v2 = applied(agent, target, weight("billing", 2.5), rob)
-    first = revert_propose(version=v2, user=rita)
+    first = revert_propose(version=v2, user=rita, reason="Undo it.")
     with pytest.raises(RevertError, match=f"already open \\(proposal {first.pk}\\)"):
-        revert_propose(version=v2, user=rob)
+        revert_propose(version=v2, user=rob, reason="Undo it.")
     assert review_refusal(user=rob, proposal=gate_pass(first)) is None
 
 
@@ -118,15 +122,19 @@ def test_a_prompt_revert_round_trip_restores_the_bytes_and_a_conflicting_one_is_
     genesis = TargetVersion.objects.get(target=target, version=1)
     v2 = applied(agent, target, text_patch(target, "Line 2 of", "Second line of"), rob)
     v3 = applied(agent, target, text_patch(target, "Line 11 of", "Eleventh line of"), rob)
-    approve(gate_pass(revert_propose(version=v3, user=rita)), rob)
-    approve(gate_pass(revert_propose(version=v2, user=rita)), rob)
+    approve(gate_pass(revert_propose(version=v3, user=rita, reason="Undo it.")), rob)
+    approve(gate_pass(revert_propose(version=v2, user=rita, reason="Undo it.")), rob)
     v5 = TargetVersion.objects.get(target=target, version=5)
     assert v5.content_hash == genesis.content_hash
     applied(agent, target, text_patch(target, "Line 12 of", "Twelfth line of"), rob)
     v7 = applied(agent, target, text_patch(target, "Twelfth line of", "Last line of"), rob)
     assert v7.version == 7
     with pytest.raises(RevertError, match="version 6 of system_prompt can no longer be reverted"):
-        revert_propose(version=TargetVersion.objects.get(target=target, version=6), user=rita)
+        revert_propose(
+            version=TargetVersion.objects.get(target=target, version=6),
+            user=rita,
+            reason="Undo it.",
+        )
 
 
 def test_reverts_are_not_held_back_by_the_agents_pending_limit(agent, rita, rob, settings):
@@ -135,7 +143,7 @@ def test_reverts_are_not_held_back_by_the_agents_pending_limit(agent, rita, rob,
     v3 = applied(agent, target, weight("tech", 3.5), rob)
     settings.API_MAX_PENDING_PER_AGENT = 1
 
-    first = revert_propose(version=v3, user=rita)
-    second = revert_propose(version=v2, user=rob)
+    first = revert_propose(version=v3, user=rita, reason="Undo it.")
+    second = revert_propose(version=v2, user=rob, reason="Undo it.")
 
     assert [first.status, second.status] == [ProposalStatus.TESTING, ProposalStatus.TESTING]

@@ -109,7 +109,7 @@ def test_one_reject_rejects_with_the_reviewers_reason_even_after_approvals(agent
 def test_a_decided_proposal_cannot_be_reviewed_again(agent, rita, rob):
     proposal = proposal_make(agent, routing_target(), weight("billing", 2.0))
     reject(proposal, rita)
-    with pytest.raises(ReviewRefused, match="This proposal is rejected at audit_gate"):
+    with pytest.raises(ReviewRefused, match="This proposal is rejected at the audit gate"):
         approve(proposal, rob)
 
 

@@ -122,7 +122,7 @@ def test_a_reviewer_watches_the_gate_finish_reads_the_diff_and_approves(
     screenshot(page, "proposal-split-1280")
 
     page.get_by_label("Reason").fill("Clearer, and the placeholders are intact.")
-    page.get_by_role("button", name="Approve").click()
+    page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.locator(".message-success")).to_contain_text("applied as v2")
     expect(page.get_by_test_id("proposal-status")).to_have_text("Applied")
 
@@ -160,9 +160,11 @@ def test_a_reviewer_opens_a_proposal_with_the_keyboard_and_rejects_it(
     page.keyboard.press("r")
     expect(page.get_by_label("Reason")).to_be_focused()
     page.keyboard.type("It drops the politeness rule.")
-    page.get_by_role("button", name="Reject").click()
+    page.get_by_role("button", name="Reject", exact=True).click()
     expect(page.get_by_test_id("proposal-status")).to_have_text("Rejected")
-    expect(page.get_by_test_id("proposal-reason")).to_have_text("It drops the politeness rule.")
+    expect(page.get_by_test_id("proposal-reason")).to_have_text(
+        "Rejected by rita: It drops the politeness rule."
+    )
     expect(page.locator("#awaiting-count")).to_have_text("0")
     assert desktop.dialogs == [] and desktop.csp_violations() == []
 
@@ -179,8 +181,10 @@ def test_the_reviewer_who_proposed_a_revert_sees_why_they_cannot_decide(
     login(page, url, "rita")
     page.goto(f"{url}/targets/system_prompt/")
     page.get_by_test_id("revert-2").click()
+    page.get_by_label("Why restore v1?").fill("The short version confused customers.")
+    page.get_by_test_id("revert-submit-2").click()
     expect(page.get_by_test_id("refusal")).to_contain_text("You proposed this patch")
-    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
     expect(page.get_by_test_id("diff")).to_contain_text("Answer politely.")
     assert rita.submitted_proposals.count() == 1
 
@@ -212,7 +216,7 @@ def test_the_proposal_page_is_usable_at_phone_width(live_server, phone: Watched)
     login(page, url, "rita")
     screenshot(page, "inbox-phone")
     page.goto(f"{url}/proposals/{proposal.pk}/")
-    expect(page.get_by_role("button", name="Approve")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways: {width}px"
     screenshot(page, "proposal-phone")

@@ -73,7 +73,7 @@ def test_request_changes_with_comments_then_a_revision_is_approved_after_its_int
     screenshot(page, "interdiff-1280")
     page.get_by_role("link", name=f"#{revision['id']}").first.click()
     page.get_by_label("Reason").fill("Short and keeps the wording.")
-    page.get_by_role("button", name="Approve").click()
+    page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.locator(".message-success")).to_contain_text("applied as v2")
     assert agent.proposal_status(revision["id"])["status"] == "applied"
     assert agent.proposal_status(first["id"])["status"] == "superseded"

@@ -43,7 +43,7 @@ def test_rotating_the_token_shows_the_new_one_once_and_retires_the_old(agent, al
     html = response.content.decode()
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     assert 'data-testid="new-token"' in html
-    token = html.split('<pre class="output">', 1)[1].split("</pre>", 1)[0]
+    token = html.split('<pre class="output" tabindex="0">', 1)[1].split("</pre>", 1)[0]
     assert agent_for_token(token) == agent.agent
     assert agent_for_token(agent.token) is None
     assert 'data-testid="new-token"' not in client.get("/agents/").content.decode()

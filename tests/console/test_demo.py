@@ -35,11 +35,30 @@ def test_seeding_twice_creates_everything_once_and_keeps_the_credentials(setting
 def test_the_demo_proposals_are_signed_submissions_waiting_for_their_gates(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     demo_seed()
-    proposals = list(Proposal.objects.select_related("target").order_by("pk"))
+    proposals = list(
+        Proposal.objects.filter(status="testing").select_related("target").order_by("pk")
+    )
     assert [p.target.name for p in proposals] == [
         "system_prompt",
         "support_routing",
         "runtime_config",
     ]
-    assert all(p.status == "testing" and p.signatures.count() == 1 for p in proposals)
-    assert Event.objects.filter(kind="PatchProposed").count() == 3
+    assert all(p.signatures.count() == 1 for p in proposals)
+    assert Event.objects.filter(kind="PatchProposed").count() == 6
+
+
+@pytest.mark.django_db
+def test_the_demo_system_prompt_has_three_versions_an_applied_and_a_rejected_proposal(
+    settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    demo_seed()
+    target = Target.objects.get(name="system_prompt")
+    assert target.version == 3
+    decided = Proposal.objects.filter(target=target).exclude(status="testing").order_by("pk")
+    assert [p.status for p in decided] == ["applied", "applied", "rejected"]
+    rejected = decided.last()
+    assert rejected is not None and rejected.stage == "audit_gate"
+    assert rejected.reviews.get().reviewer.username == "reviewer2"
+    waiting = Proposal.objects.get(target=target, status="testing")
+    assert waiting.base_version == 3

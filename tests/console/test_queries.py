@@ -62,3 +62,25 @@ def test_the_proposal_page_costs_the_same_for_3_or_30_tests_findings_and_reviews
     big = _queries(client, f"/proposals/{big_proposal.pk}/")
     print(f"proposal page queries: 3 children {small}, 30 children {big}")
     assert small == big
+
+
+def _rejected(*, count: int, suffix: str) -> None:
+    """count proposals rejected by a person, each with its reason (the rows' "why it closed")."""
+    from audit.reviews import review_record
+
+    for proposal in _proposals(count=count, children=1, suffix=suffix):
+        rejecter = make_reviewer(f"no-{suffix}-{proposal.pk}")
+        review_record(proposal=proposal, reviewer=rejecter, decision="reject", reason="No.\nWhy.",
+                      patch_hash=proposal.patch_hash, base_content_hash=proposal.base_content_hash)  # fmt: skip
+
+
+def test_the_inbox_costs_the_same_for_3_or_30_closed_proposals_with_their_reasons(rita):
+    client = client_for(rita)
+    _rejected(count=3, suffix="small")
+    small = _queries(client, "/?status=rejected")
+    _rejected(count=27, suffix="big")
+    big = _queries(client, "/?status=rejected")
+    html = client.get("/?status=rejected").content.decode()
+    assert html.count("Rejected by no-") == 25  # a page of rows, each naming its rejecter
+    print(f"inbox queries, rejected: 3 proposals {small}, 30 proposals {big}")
+    assert small == big

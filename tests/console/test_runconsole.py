@@ -71,6 +71,13 @@ def test_the_console_comes_up_healthy_and_ctrl_c_leaves_no_process_behind(tmp_pa
         assert server.wait(timeout=30) == 0
         _, alive = psutil.wait_procs(descendants, timeout=5)
         assert alive == []
+        assert server.stdout is not None
+        output = server.stdout.read().decode()
+        # The sign-in URL beside the credentials, once (after the server answered).
+        ready = f"Console ready: sign in at http://127.0.0.1:{port}/accounts/login/"
+        assert output.count(ready) == 1, output
+        after = output[output.index(ready) :]
+        assert "reviewer   password " in after and "demo-agent token pat_" in after
     finally:
         if server.poll() is None:
             server.kill()

@@ -273,6 +273,20 @@ MATRIX: dict[str, list[Call]] = {
         ),
         Call("GET", lambda w: f"/proposals/{w.owned_proposal.pk}/gate/", ADMIN_ONLY),
     ],
+    "proposals/<int:proposal_id>/live/": [
+        Call(
+            "GET",
+            lambda w: f"/proposals/{w.open_proposal.pk}/live/",
+            frozenset({"reviewer", "admin"}),
+        ),
+        Call("GET", lambda w: f"/proposals/{w.owned_proposal.pk}/live/", ADMIN_ONLY),
+    ],
+    # Only the person who asked for a revert may withdraw it: open_proposal is no revert.
+    "proposals/<int:proposal_id>/withdraw/": [
+        Call("POST", lambda w: f"/proposals/{w.open_proposal.pk}/withdraw/", NOBODY),
+        Call("POST", lambda w: f"/proposals/{w.owned_proposal.pk}/withdraw/", NOBODY),
+    ],
+    "live/awaiting-count/": [Call("GET", _const("/live/awaiting-count/"), PEOPLE)],
     "targets/": [Call("GET", _const("/targets/"), PEOPLE)],
     "targets/<slug:name>/": [
         Call("GET", lambda w: f"/targets/{w.open_target.name}/", frozenset({"reviewer", "admin"})),

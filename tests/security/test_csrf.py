@@ -27,6 +27,7 @@ def test_every_console_post_is_in_the_csrf_check():
     assert {
         "proposals/<int:proposal_id>/",
         "targets/<slug:name>/versions/<int:version>/revert/",
+        "proposals/<int:proposal_id>/withdraw/",
         "agents/keys/<str:key_id>/revoke/",
         "agents/<slug:name>/token/",
     } <= posts

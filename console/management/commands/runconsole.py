@@ -8,12 +8,27 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from console.demo import demo_credentials
+
 STOP_GRACE_S = 15
+
+
+def _answers(url: str) -> bool:
+    """The server sent any HTTP answer (a 503 from /healthz while the worker starts counts)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1):  # noqa: S310  (our own http:// URL)
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
 
 
 class Command(BaseCommand):
@@ -48,9 +63,16 @@ class Command(BaseCommand):
         # with it and a second Ctrl-C cannot kill a child half-way through our shutdown.
         for name, argv in commands.items():
             children[name] = subprocess.Popen(argv, cwd=settings.BASE_DIR, start_new_session=True)
-        self.stdout.write(f"Console at http://{address}/  (Ctrl-C stops web and worker)")
+        self.stdout.write("Starting the web server and the worker…")
+        url = f"http://{address}/"
+        announced = False
         exit_code = 0
         while not stopping:
+            # The sign-in URL and the credentials only once the server answers, so the link
+            # printed is one that works.
+            if not announced and _answers(url + "healthz"):
+                self._announce(url)
+                announced = True
             for name, child in children.items():
                 if child.poll() is not None:
                     self.stderr.write(f"{name} exited with code {child.returncode}; stopping")
@@ -58,6 +80,17 @@ class Command(BaseCommand):
             time.sleep(0.5)
         self._stop_all(children)
         sys.exit(exit_code)
+
+    def _announce(self, url: str) -> None:
+        lines = [f"Console ready: sign in at {url}accounts/login/  (Ctrl-C stops web and worker)"]
+        credentials = demo_credentials()
+        for name in ("reviewer", "reviewer2", "admin"):
+            if name in credentials:
+                lines.append(f"  {name:<10} password {credentials[name]['password']}")
+        agent = credentials.get("demo-agent")
+        if agent:
+            lines.append(f"  demo-agent token {agent['token']}  key {agent['private_key_file']}")
+        self.stdout.write("\n".join(lines))
 
     def _stop_all(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
         # SIGTERM to each leader only: the Celery worker then does a warm shutdown of its own

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from console.demo import demo_seed
 
@@ -12,8 +12,15 @@ from console.demo import demo_seed
 class Command(BaseCommand):
     help = "Create demo accounts, tests, targets and an agent if missing; print credentials."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--quiet", action="store_true", help="print nothing (`make run` prints them later)"
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         credentials = demo_seed()
+        if options["quiet"]:
+            return
         self.stdout.write("Demo accounts (also in var/demo_credentials.json):")
         for name in ("reviewer", "reviewer2", "admin"):
             if name in credentials:
