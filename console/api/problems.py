@@ -35,6 +35,7 @@ _KINDS = [
     ProblemKind("revoked-key", 403, "Signing key is revoked"),
     ProblemKind("not-found", 404, "Not found"),
     ProblemKind("unknown-target", 404, "Unknown target"),
+    ProblemKind("unknown-label", 404, "Unknown label"),
     ProblemKind("method-not-allowed", 405, "Method not allowed"),
     ProblemKind("replayed-nonce", 409, "Nonce already used"),
     ProblemKind("replayed-patch", 409, "Proposal already submitted"),
@@ -48,6 +49,7 @@ _KINDS = [
     ProblemKind("unknown-test", 422, "Unknown or unfit test name"),
     ProblemKind("patch-does-not-apply", 422, "Patch does not parse or apply"),
     ProblemKind("too-many-pending", 429, "Too many open proposals"),
+    ProblemKind("too-many-reports", 429, "Too many observed reports"),
     ProblemKind("internal-error", 500, "Internal error"),
     ProblemKind("service-unavailable", 503, "Service temporarily unavailable"),
 ]
