@@ -113,11 +113,18 @@ def label_approve_refusal(*, user: Any, move: LabelMoveRequest) -> str | None:
     refusal = label_move_refusal(user=user, target=move.label.target)
     if refusal:
         return refusal
+    approvers = list(move.approvals.values_list("reviewer__username", flat=True))
+    return move_approve_problem(user=user, move=move, approvers=approvers)
+
+
+def move_approve_problem(*, user: Any, move: LabelMoveRequest, approvers: list[str]) -> str | None:
+    """The request's own reasons to refuse this user's approval (label_approve_refusal has
+    checked that they may move the target's labels at all); no query of its own."""
     if move.status != LabelMoveStatus.WAITING:
         return f"This move request is {move.status}; only waiting requests can be approved."
     if move.requested_by_id == user.pk:
         return "You requested this move; someone else must approve it."
-    if move.approvals.filter(reviewer=user).exists():
+    if user.get_username() in approvers:
         return "You already approved this move; each person approves a move once."
     if _moved_since(move, move.label):
         return (

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from console.views import agents, events, inbox, proposal, targets
+from console.views import agents, events, inbox, labels, proposal, targets
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
@@ -20,6 +20,13 @@ urlpatterns = [
         "targets/<slug:name>/versions/<int:version>/revert/",
         targets.target_revert,
         name="target-revert",
+    ),
+    path("targets/<slug:name>/labels/", labels.label_create_view, name="label-create"),
+    path("targets/<slug:name>/labels/move/", labels.label_move_view, name="label-move"),
+    path(
+        "targets/<slug:name>/labels/requests/<int:request_id>/approve/",
+        labels.label_approve_view,
+        name="label-approve",
     ),
     path("events/", events.event_log, name="events"),
     path("agents/", agents.agent_list, name="agents"),

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from console.forms import InboxFilterForm
+from console.label_selectors import owner_drift_count
 from console.selectors import inbox_choices, inbox_proposals
 from console.views.access import console_view, htmx_target, viewer_of
 
@@ -35,4 +36,5 @@ def inbox(request: HttpRequest) -> HttpResponse:
     # Filters and page links swap only the table; the URL keeps the filters (hx-push-url).
     if htmx_target(request) == "inbox-table":
         return render(request, "console/partials/inbox_table.html", context)
+    context["fleet_drift"] = owner_drift_count(viewer)  # the header's drift count, for owners
     return render(request, "console/inbox.html", context)
