@@ -15,7 +15,7 @@ LabelMoved events move it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from patches.rollout import FULL, LabelState
 
@@ -45,7 +45,7 @@ class _Target:
         self.following.clear()
 
 
-def _int(value: Any) -> bool:
+def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -179,8 +179,8 @@ def labels_replay() -> tuple[int, int]:
     except LabelHistoryBroken as exc:
         raise ReplayMismatch("labels", exc.seq, exc.problem) from exc
     stored: dict[str, dict[str, LabelState]] = {}
-    for label in Label.objects.select_related("target").order_by("target__name", "name"):
-        stored.setdefault(label.target.name, {})[label.name] = label.state
+    for row in Label.objects.select_related("target").order_by("target__name", "name"):
+        stored.setdefault(row.target.name, {})[row.name] = row.state
     for name in sorted(set(rebuilt) | set(stored)):
         logged, kept = rebuilt.get(name, {}), stored.get(name, {})
         for label in sorted(set(logged) | set(kept)):
