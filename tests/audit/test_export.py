@@ -91,7 +91,7 @@ def test_the_stand_alone_verifier_accepts_an_exported_bundle(bundle: Path) -> No
     assert result.stdout.splitlines()[1].startswith(
         f"OK {head.seq} events, head {head.hash}; 5 proposals, 3 checkpoints"
     )
-    assert result.stdout.strip().endswith("replayed 3 targets, 7 versions")
+    assert result.stdout.strip().endswith("replayed 3 targets, 7 versions, 3 labels, 4 label moves")
 
 
 def test_the_verifier_does_not_need_django() -> None:
