@@ -169,3 +169,12 @@ def test_the_target_page_costs_the_same_queries_for_3_or_30_labels_moves_and_ins
     few = _page_queries(client)
     grow(3, 30)
     assert _page_queries(client) == few
+
+
+def test_agent_supplied_instance_names_are_escaped_on_the_fleet(db):
+    rita = make_reviewer("rita")
+    router = _router()
+    _observe(router, make_agent("agent-smith").agent, '<script>alert("x")</script>', "sha256:1")
+    page = client_for(rita).get("/targets/router/").content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
