@@ -178,3 +178,24 @@ def test_agent_supplied_instance_names_are_escaped_on_the_fleet(db):
     page = client_for(rita).get("/targets/router/").content.decode()
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+def test_the_inbox_drift_count_costs_the_same_queries_for_3_or_30_instances(db):
+    olga = make_reviewer("olga")
+    router = _router()
+    router.owners.add(olga)
+    smith = make_agent("agent-smith").agent
+    client = client_for(olga)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/").status_code == 200
+        return len(captured)
+
+    for i in range(3):
+        _observe(router, smith, f"i-{i}", "sha256:" + "ee" * 32)
+    few = queries()
+    for i in range(3, 30):
+        _observe(router, smith, f"i-{i}", "sha256:" + "ee" * 32)
+    assert queries() == few
+    assert "Fleet drift: 30 instances" in client.get("/").content.decode()
