@@ -87,7 +87,11 @@ def targets_get(
     response: HttpResponse,
     label: str = Query(PRODUCTION, max_length=50, description="the label to read"),
     instance: str | None = Query(
-        None, min_length=1, max_length=200, description="the instance; default: the agent's name"
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00]+$",
+        description="the instance; default: the agent's name",
     ),
 ) -> Any:
     try:
