@@ -2,7 +2,8 @@
 other than the requester, then moved (patches.labels.label_move) in the approving transaction.
 
 Events: LabelMoveRequested when asked, LabelMoveApproved per approval, LabelMoved when the
-quorum is reached (at once for a quorum of 0). An approval counts only while the label still
+quorum is reached (at once for a quorum of 0), LabelMoveWithdrawn when its requester or an
+admin withdraws it. An approval counts only while the label still
 has the state the requester saw; once it moved otherwise (an apply, another move), the request
 must be made again.
 """
@@ -14,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.access import label_move_refusal
+from audit.access import is_admin, label_move_refusal
 from audit.models import LabelMoveApproval, LabelMoveRequest, LabelMoveStatus
 from patches.labels import MAX_REASON_CHARS, LabelError, label_move, move_check
 from patches.log import event_append
@@ -165,6 +166,34 @@ def label_move_approve(*, move: LabelMoveRequest, user: Any) -> LabelMoveRequest
                 _move(move, label, approvers, actor=f"user:{username}")
             except LabelError as exc:  # the target changed under the request (never expected)
                 raise LabelMoveRefused(str(exc)) from exc
+    return move
+
+
+def label_withdraw_refusal(*, user: Any, move: LabelMoveRequest) -> str | None:
+    """Why this user may not withdraw this move request, or None: its requester or an admin."""
+    if move.status != LabelMoveStatus.WAITING:
+        return f"This move request is {move.status}; only waiting requests can be withdrawn."
+    if move.requested_by_id != user.pk and not is_admin(user):
+        return "Only the person who requested this move, or an admin, may withdraw it."
+    return None
+
+
+def label_move_withdraw(*, move: LabelMoveRequest, user: Any) -> LabelMoveRequest:
+    """A waiting request withdrawn (say, after the label moved otherwise): it never moves."""
+    with transaction.atomic():
+        label = _lock(move.label)
+        move = LabelMoveRequest.objects.select_for_update().get(pk=move.pk)
+        refusal = label_withdraw_refusal(user=user, move=move)
+        if refusal:
+            raise LabelMoveRefused(refusal)
+        move.status = LabelMoveStatus.WITHDRAWN
+        move.decided_at = timezone.now()
+        move.save(update_fields=["status", "decided_at"])
+        event_append(
+            kind="LabelMoveWithdrawn",
+            actor=f"user:{user.get_username()}",
+            payload={"request": move.pk, "target": label.target.name, "label": label.name},
+        )
     return move
 
 

@@ -199,6 +199,14 @@ def _move_approved(checker: LifecycleChecker, actor: str, payload: dict, created
     return ""
 
 
+def _move_withdrawn(checker: LifecycleChecker, actor: str, payload: dict, created_at: str) -> str:
+    # A withdrawn request can never move its label: forget it and its approvals.
+    if checker.label_requests.pop(payload.get("request"), None) is None:  # type: ignore[arg-type]
+        return f"LabelMoveWithdrawn of request {payload.get('request')}, which is not waiting"
+    checker.label_approvals.pop(payload.get("request"), None)  # type: ignore[arg-type]
+    return ""
+
+
 def _label_moved(checker: LifecycleChecker, actor: str, payload: dict, created_at: str) -> str:
     where = f"LabelMoved of {payload.get('target')}@{payload.get('label')}"
     if "patch_hash" in payload:
@@ -234,6 +242,7 @@ _RULES = {
     "LabelCreated": _label_created,
     "LabelMoveRequested": _move_requested,
     "LabelMoveApproved": _move_approved,
+    "LabelMoveWithdrawn": _move_withdrawn,
     "LabelMoved": _label_moved,
 }
 LIFECYCLE_KINDS = tuple(_RULES)

@@ -77,6 +77,7 @@ class Review(models.Model):
 class LabelMoveStatus(models.TextChoices):
     WAITING = "waiting"
     MOVED = "moved"
+    WITHDRAWN = "withdrawn"
 
 
 class LabelMoveRequest(models.Model):
@@ -95,7 +96,7 @@ class LabelMoveRequest(models.Model):
     base_from_version = models.PositiveIntegerField(null=True, blank=True)
     base_percent = models.PositiveSmallIntegerField(default=100)
     status = models.CharField(
-        max_length=7, choices=LabelMoveStatus.choices, default=LabelMoveStatus.WAITING
+        max_length=10, choices=LabelMoveStatus.choices, default=LabelMoveStatus.WAITING
     )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)

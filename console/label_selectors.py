@@ -19,6 +19,7 @@ class WaitingMove:
     move: LabelMoveRequest
     approvers: list[str]
     refusal: str | None  # why the viewer may not approve it, None when they may
+    may_withdraw: bool
 
 
 def target_label_context(viewer: Viewer, target: Target) -> dict[str, Any]:
@@ -32,7 +33,8 @@ def target_label_context(viewer: Viewer, target: Target) -> dict[str, Any]:
         move.label.target = target
         approvers = sorted(a.reviewer.get_username() for a in move.approvals.all())
         problem = refusal or move_approve_problem(user=viewer.user, move=move, approvers=approvers)
-        moves.append(WaitingMove(move, approvers, problem))
+        may_withdraw = move.requested_by_id == viewer.user.pk or viewer.is_admin
+        moves.append(WaitingMove(move, approvers, problem, may_withdraw))
     fleet: list[FleetRow] = fleet_rows([target.pk])
     return {
         "labels": labels,

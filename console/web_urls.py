@@ -28,6 +28,11 @@ urlpatterns = [
         labels.label_approve_view,
         name="label-approve",
     ),
+    path(
+        "targets/<slug:name>/labels/requests/<int:request_id>/withdraw/",
+        labels.label_withdraw_view,
+        name="label-withdraw",
+    ),
     path("events/", events.event_log, name="events"),
     path("agents/", agents.agent_list, name="agents"),
     path("agents/keys/<str:key_id>/revoke/", agents.agent_key_revoke_view, name="agent-key-revoke"),

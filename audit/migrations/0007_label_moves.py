@@ -32,9 +32,13 @@ class Migration(migrations.Migration):
                 (
                     "status",
                     models.CharField(
-                        choices=[("waiting", "Waiting"), ("moved", "Moved")],
+                        choices=[
+                            ("waiting", "Waiting"),
+                            ("moved", "Moved"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
                         default="waiting",
-                        max_length=7,
+                        max_length=10,
                     ),
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),

@@ -9,12 +9,30 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from audit.label_moves import LabelMoveRefused, label_move_approve, label_move_request
+from audit.label_moves import (
+    LabelMoveRefused,
+    label_move_approve,
+    label_move_request,
+    label_move_withdraw,
+)
 from audit.models import LabelMoveRequest
 from console.forms_labels import LabelCreateForm, LabelMoveForm
 from console.views.access import console_view, target_for, viewer_of
 from patches.labels import LabelError, label_create
-from patches.models import Label
+from patches.models import Label, Target
+
+
+def _move_on(target: Target, request_id: int) -> LabelMoveRequest:
+    """The target's move request, or the same 404 for missing and another target's."""
+    move = (
+        LabelMoveRequest.objects.select_related("label", "requested_by")
+        .filter(pk=request_id, label__target=target)
+        .first()
+    )
+    if move is None:
+        raise Http404(f"No move request #{request_id} on {target.name}.")
+    move.label.target = target
+    return move
 
 
 def _errors(form: LabelMoveForm | LabelCreateForm) -> str:
@@ -62,14 +80,7 @@ def label_move_view(request: HttpRequest, name: str) -> HttpResponse:
 def label_approve_view(request: HttpRequest, name: str, request_id: int) -> HttpResponse:
     viewer = viewer_of(request)
     target = target_for(viewer, name)
-    move = (
-        LabelMoveRequest.objects.select_related("label", "requested_by")
-        .filter(pk=request_id, label__target=target)
-        .first()
-    )
-    if move is None:
-        raise Http404(f"No move request #{request_id} on {target.name}.")
-    move.label.target = target
+    move = _move_on(target, request_id)
     try:
         move = label_move_approve(move=move, user=viewer.user)
     except LabelMoveRefused as exc:
@@ -79,6 +90,21 @@ def label_approve_view(request: HttpRequest, name: str, request_id: int) -> Http
         messages.success(request, f"Approved: {move.label.name} moved to v{move.to_version}.")
     else:
         messages.success(request, "Approved; the move waits for more approvals.")
+    return redirect("target", name=target.name)
+
+
+@require_POST
+@console_view
+def label_withdraw_view(request: HttpRequest, name: str, request_id: int) -> HttpResponse:
+    viewer = viewer_of(request)
+    target = target_for(viewer, name)
+    move = _move_on(target, request_id)
+    try:
+        label_move_withdraw(move=move, user=viewer.user)
+    except LabelMoveRefused as exc:
+        messages.error(request, f"Not withdrawn: {exc}")
+        return redirect("target", name=target.name)
+    messages.success(request, f"Withdrew the request to move {move.label.name}.")
     return redirect("target", name=target.name)
 
 

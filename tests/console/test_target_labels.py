@@ -56,6 +56,8 @@ def test_a_move_waits_for_another_reviewer_and_the_requester_cannot_approve(db):
     )
     assert "Requested moving production to v2" in " ".join(_messages(response))
     move = LabelMoveRequest.objects.get()
+    assert "Withdraw request" in client_for(rita).get("/targets/router/").content.decode()
+    assert "Withdraw request" not in client_for(rob).get("/targets/router/").content.decode()
     events = Event.objects.count()
     refused = client_for(rita).post(
         f"/targets/router/labels/requests/{move.pk}/approve/", follow=True

@@ -182,7 +182,7 @@ def test_hostile_values_in_console_path_parameters_are_refused(site, route, patt
     names = re.findall(r"<(?:\w+:)?(\w+)>", route)
     posts = pattern.name in (
         "target-revert", "agent-key-revoke", "agent-token-rotate", "label-create", "label-move",
-        "label-approve",
+        "label-approve", "label-withdraw",
     )  # fmt: skip
     before = counts()
     for name in names:

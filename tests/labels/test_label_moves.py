@@ -91,3 +91,21 @@ def test_a_second_approval_by_the_same_person_is_refused(apply, rita, rob):
     with pytest.raises(LabelMoveRefused, match="already approved"):
         label_move_approve(move=move, user=rob)
     assert _state() == before
+
+
+def test_the_requester_withdraws_a_waiting_move_and_it_can_no_longer_be_approved(waiting, rob):
+    from audit.label_moves import label_move_withdraw
+    from audit.verify import verify_lifecycle
+
+    before = _state()
+    with pytest.raises(LabelMoveRefused, match="Only the person who requested"):
+        label_move_withdraw(move=waiting, user=rob)
+    assert _state() == before
+    label_move_withdraw(move=waiting, user=waiting.requested_by)
+    waiting.refresh_from_db()
+    assert waiting.status == "withdrawn"
+    assert events_of("LabelMoveWithdrawn")[0]["request"] == waiting.pk
+    with pytest.raises(LabelMoveRefused, match="only waiting requests"):
+        label_move_approve(move=waiting, user=rob)
+    assert waiting.label.target.labels.get(name="production").version == 1
+    assert verify_lifecycle().ok

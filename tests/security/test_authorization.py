@@ -312,6 +312,17 @@ MATRIX: dict[str, list[Call]] = {
             frozenset({"reviewer", "admin"}),
         ),
     ],
+    # rhea's request: only she (none of the roles) or an admin may withdraw it.
+    "targets/<slug:name>/labels/requests/<int:request_id>/withdraw/": [
+        Call(
+            "POST",
+            lambda w: (
+                f"/targets/{w.open_target.name}/labels/requests/"
+                f"{w.label_move.pk if w.label_move else 0}/withdraw/"
+            ),
+            ADMIN_ONLY,
+        ),
+    ],
     "events/": [Call("GET", _const("/events/"), PEOPLE)],
     "agents/": [Call("GET", _const("/agents/"), ADMIN_ONLY)],
     "agents/keys/<str:key_id>/revoke/": [
@@ -376,7 +387,7 @@ def _state() -> tuple[Any, ...]:
         TargetVersion.objects.count(),
         AgentKey.objects.filter(revoked_at__isnull=False).count(),
         tuple(Label.objects.order_by("pk").values_list("name", "version", "percent")),
-        LabelMoveRequest.objects.count(),
+        tuple(LabelMoveRequest.objects.order_by("pk").values_list("status", flat=True)),
         LabelMoveApproval.objects.count(),
         Observation.objects.count(),
         tuple(AgentToken.objects.order_by("pk").values_list("token_hash", "revoked_at")),
@@ -469,6 +480,7 @@ def test_an_agent_token_can_never_move_a_label(world):
     attempts = [
         (f"/targets/{world.open_target.name}/labels/move/", _move(world)),
         (f"/targets/{world.open_target.name}/labels/requests/{world.label_move.pk}/approve/", {}),
+        (f"/targets/{world.open_target.name}/labels/requests/{world.label_move.pk}/withdraw/", {}),
         (f"/targets/{world.open_target.name}/labels/", {"name": "canary"}),
     ]
     for path, data in attempts:
