@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from audit.models import Checkpoint, Finding, Review
+from audit.models import Checkpoint, Finding, LabelMoveApproval, LabelMoveRequest, Review
 from patches.admin_readonly import ReadOnlyAdmin, pretty_json_html
 from patches.models import Event
 
@@ -55,3 +55,18 @@ class ReviewAdmin(ReadOnlyAdmin):
         "reason",
     ]
     list_select_related = ["proposal__target", "reviewer"]
+
+
+@admin.register(LabelMoveRequest)
+class LabelMoveRequestAdmin(ReadOnlyAdmin):
+    """Reviewed label moves: made and approved on the target page, never here."""
+
+    list_display = ["pk", "label", "to_version", "percent", "requested_by", "status", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["label__target", "requested_by"]
+
+
+@admin.register(LabelMoveApproval)
+class LabelMoveApprovalAdmin(ReadOnlyAdmin):
+    list_display = ["request", "reviewer", "created_at"]
+    list_select_related = ["request", "reviewer"]

@@ -15,6 +15,9 @@ verify_log, replay and the stand-alone verifier all check them, in seq order:
   proposal the revision superseded, written by the audit gate; a PatchStale is written by
   `system:apply`; no PatchApplied while a request_changes of its change stands (its reviewer
   approved no later revision and no admin withdrew it).
+- a label moves either with an apply (LabelMoved naming that PatchApplied's patch_hash) or by a
+  request (LabelMoveRequested by a person) approved by as many distinct people other than the
+  requester as it required (LabelMoveApproved), exactly as requested; admins create labels.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ class LifecycleChecker:
     change: dict[str, str] = field(default_factory=dict)
     revision: dict[str, int] = field(default_factory=dict)
     requests: defaultdict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    applied_hashes: set[str] = field(default_factory=set)
+    label_requests: dict[int, dict[str, Any]] = field(default_factory=dict)
+    label_approvals: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def _account(self, username: Any, created_at: str) -> Account | None:
         known = self.created.get(username) or self.accounts.get(username)
@@ -215,6 +221,7 @@ def _applied(checker: LifecycleChecker, actor: str, payload: dict, created_at: s
             f"{required}"
         )
     checker.applied += 1
+    checker.applied_hashes.add(patch_hash)  # type: ignore[arg-type]
     return ""
 
 
@@ -223,6 +230,80 @@ def _key_registered(checker: LifecycleChecker, actor: str, payload: dict, create
         return (
             f"key {payload.get('key_id')} of agent {payload.get('agent')} was registered by "
             f"{actor}, who is not an admin or the console"
+        )
+    return ""
+
+
+def _person(checker: LifecycleChecker, actor: str, username: Any, created_at: str) -> str:
+    if checker._account(username, created_at) is None:
+        return f"{username!r}, who was not a reviewer at {created_at}"
+    if actor != f"user:{username}":
+        return f"{username} recorded under another actor, {actor}"
+    return ""
+
+
+_MOVE_FIELDS = ("target", "label", "to_version", "percent")
+
+
+def _label_created(checker: LifecycleChecker, actor: str, payload: dict, created_at: str) -> str:
+    if not checker._is_admin(actor, created_at):
+        return f"label {payload.get('label')} was created by {actor}, who is not an admin"
+    return ""
+
+
+def _move_requested(checker: LifecycleChecker, actor: str, payload: dict, created_at: str) -> str:
+    problem = _person(checker, actor, payload.get("requested_by"), created_at)
+    if problem:
+        return f"a label move requested by {problem}"
+    request, required = payload.get("request"), payload.get("approvals")
+    if not isinstance(required, int) or isinstance(required, bool) or required < 0:
+        return f"LabelMoveRequested gives no approval count: {required!r}"
+    checker.label_requests[request] = payload  # type: ignore[index]
+    return ""
+
+
+def _move_approved(checker: LifecycleChecker, actor: str, payload: dict, created_at: str) -> str:
+    request = checker.label_requests.get(payload.get("request"))  # type: ignore[arg-type]
+    if request is None:
+        return f"LabelMoveApproved of request {payload.get('request')}, which was never made"
+    reviewer = payload.get("reviewer")
+    problem = _person(checker, actor, reviewer, created_at)
+    if problem:
+        return f"a label move approved by {problem}"
+    if reviewer == request.get("requested_by"):
+        return f"{reviewer} approved their own label move request {payload.get('request')}"
+    checker.label_approvals[payload.get("request")].add(reviewer)  # type: ignore[index, arg-type]
+    return ""
+
+
+def _move_withdrawn(checker: LifecycleChecker, actor: str, payload: dict, created_at: str) -> str:
+    # A withdrawn request can never move its label: forget it and its approvals.
+    if checker.label_requests.pop(payload.get("request"), None) is None:  # type: ignore[arg-type]
+        return f"LabelMoveWithdrawn of request {payload.get('request')}, which is not waiting"
+    checker.label_approvals.pop(payload.get("request"), None)  # type: ignore[arg-type]
+    return ""
+
+
+def _label_moved(checker: LifecycleChecker, actor: str, payload: dict, created_at: str) -> str:
+    where = f"LabelMoved of {payload.get('target')}@{payload.get('label')}"
+    if "patch_hash" in payload:
+        if payload["patch_hash"] not in checker.applied_hashes:
+            return f"{where} claims the apply of {payload['patch_hash']}, which never applied"
+        return ""
+    request = checker.label_requests.pop(payload.get("request"), None)  # type: ignore[arg-type]
+    if request is None:
+        return f"{where} without an apply or a request (LabelMoveRequested) for it"
+    if any(payload.get(name) != request.get(name) for name in _MOVE_FIELDS):
+        return f"{where} is not the move request {payload.get('request')} asked for"
+    approvers = checker.label_approvals.pop(payload.get("request"), set())  # type: ignore[arg-type]
+    named = payload.get("approved_by")
+    if not isinstance(named, list) or set(named) != approvers:
+        return f"{where} names approvers {named!r}; the log shows {sorted(approvers)}"
+    if payload.get("requested_by") != request.get("requested_by"):
+        return f"{where} names another requester than its request"
+    if len(approvers) < request["approvals"]:
+        return (
+            f"{where} with {len(approvers)} approvals; its request required {request['approvals']}"
         )
     return ""
 
@@ -239,5 +320,10 @@ _RULES = {
     "ReviewCarriedOver": _carried,
     "PatchStale": _stale,
     "ChangeRequestWithdrawn": _request_withdrawn,
+    "LabelCreated": _label_created,
+    "LabelMoveRequested": _move_requested,
+    "LabelMoveApproved": _move_approved,
+    "LabelMoveWithdrawn": _move_withdrawn,
+    "LabelMoved": _label_moved,
 }
 LIFECYCLE_KINDS = tuple(_RULES)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from audit.label_history import LABEL_KINDS, LabelHistory, LabelHistoryBroken
 from patches.canonical import JSONInputError, hash_of, parse_json
 from patches.formats import PatchError, content_hash
-from patches.models import Event, Proposal, ProposalStatus, Target, TargetVersion
+from patches.models import Event, Label, Proposal, ProposalStatus, Target, TargetVersion
+from patches.rollout import LabelState
 from patches.targets import target_patch_apply
 
 
@@ -25,6 +27,8 @@ class ReplayMismatch(Exception):
 class ReplayResult:
     targets: int
     versions: int  # every version rebuilt, genesis included
+    labels: int = 0
+    label_moves: int = 0
 
 
 def logged_patch(proposal: Proposal) -> str:
@@ -164,4 +168,41 @@ def targets_replay() -> ReplayResult:
             )
         replay.apply(applied)
     versions = sum(replays[name].finish() for name in sorted(replays))
-    return ReplayResult(targets=len(replays), versions=versions)
+    labels, moves = labels_replay()
+    return ReplayResult(targets=len(replays), versions=versions, labels=labels, label_moves=moves)
+
+
+def labels_replay() -> tuple[int, int]:
+    """Rebuild every label's history from the log (audit.label_history) and compare it with
+    the stored labels: (labels, moves), or ReplayMismatch at the first difference."""
+    history = LabelHistory()
+    events = Event.objects.filter(kind__in=LABEL_KINDS).order_by("seq")
+    try:
+        for seq, kind, payload in events.values_list("seq", "kind", "payload").iterator():
+            history.feed(seq, kind, parse_json(payload))
+        rebuilt = history.finish()
+    except LabelHistoryBroken as exc:
+        raise ReplayMismatch("labels", exc.seq, exc.problem) from exc
+    stored: dict[str, dict[str, LabelState]] = {}
+    for row in Label.objects.select_related("target").order_by("target__name", "name"):
+        stored.setdefault(row.target.name, {})[row.name] = row.state
+    for name in sorted(set(rebuilt) | set(stored)):
+        logged, kept = rebuilt.get(name, {}), stored.get(name, {})
+        for label in sorted(set(logged) | set(kept)):
+            if logged.get(label) != kept.get(label):
+                version = (kept.get(label) or logged[label]).version
+                raise ReplayMismatch(
+                    name,
+                    version,
+                    f"label {label}: the log leaves it at {_shown(logged.get(label))}, the "
+                    f"database has {_shown(kept.get(label))}",
+                )
+    return sum(len(labels) for labels in rebuilt.values()), history.moves
+
+
+def _shown(state: LabelState | None) -> str:
+    if state is None:
+        return "no such label"
+    if state.in_rollout:
+        return f"v{state.version} for {state.percent} %, else v{state.from_version}"
+    return f"v{state.version}"

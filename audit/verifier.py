@@ -9,7 +9,8 @@ Checks an export_log bundle: the manifest's signature and file hashes, the hash 
 checkpoint (the rows, the CheckpointSigned events and the recorded head), that a signature
 covers every event, every proposal's signature and patch_hash, that every logged patch has a
 verified proposal, the agent keys against their events, the lifecycle rules
-(audit.lifecycle_rules), and a replay of every target from genesis.
+(audit.lifecycle_rules), a replay of every target from genesis, and every label's history
+(audit.label_history: each move names an existing version and starts where the label was).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import rfc8785
 
+from audit.label_history import LabelHistory, LabelHistoryBroken
 from audit.lifecycle_rules import Account, LifecycleBroken, LifecycleChecker
 from audit.verifier_tlog import TransparencyInvalid, check_transparency
 from patches.canonical import JSONInputError, is_hash, parse_json, sha256_hash
@@ -392,6 +394,18 @@ def replay(
     return len(targets), sum(t["version"] for t in targets.values())
 
 
+def check_labels(events: list[dict[str, Any]]) -> tuple[int, int]:
+    """Every label's history from the events: (labels, moves)."""
+    history = LabelHistory()
+    try:
+        for event in events:
+            history.feed(event["seq"], event["kind"], event["payload"])
+        labels = history.finish()
+    except LabelHistoryBroken as exc:
+        raise BundleInvalid(f"event seq {exc.seq}: {exc.problem}") from exc
+    return sum(len(names) for names in labels.values()), history.moves
+
+
 def bundle_verify(
     bundle: Path, trusted: list[str], witnesses: list[Verifier] | None = None, quorum: int = 0
 ) -> str:
@@ -411,6 +425,7 @@ def bundle_verify(
     check_keys_against_events(keys, events)
     check_lifecycle(keys, events)
     targets, versions = replay(bundle, manifest, events, proposals)
+    labels, moves = check_labels(events)
     try:
         transparency = check_transparency(
             bundle, events, console_keys, witnesses=witnesses or [], quorum=quorum
@@ -419,8 +434,8 @@ def bundle_verify(
         raise BundleInvalid(str(exc)) from exc
     return (
         f"OK {checker.count} events, head {checker.head}; {len(proposals)} proposals, "
-        f"{len(checker.checkpoints)} checkpoints; replayed {targets} targets, {versions} versions"
-        f"; {transparency}"
+        f"{len(checker.checkpoints)} checkpoints; replayed {targets} targets, {versions} versions, "
+        f"{labels} labels, {moves} label moves; {transparency}"
     )
 
 

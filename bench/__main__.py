@@ -32,6 +32,7 @@ BENCHES = (
     "hardening_bench",
     "tlog_bench",
     "live_bench",
+    "labels_bench",
 )
 
 # ratio name -> (measured name, baseline name, comparison, goal) for benches that do not

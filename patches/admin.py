@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+import patches.admin_labels
 import patches.admin_targets  # noqa: F401  (registers the target admins)
 from patches.admin_readonly import ReadOnlyAdmin, ReadOnlyInline, actor_of
 from patches.agents import AgentError, agent_key_revoke, agent_scopes_set

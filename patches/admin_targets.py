@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from patches.admin_readonly import ReadOnlyAdmin, ReadOnlyInline, actor_of, pretty_json_html
 from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.formats import PatchError, normalize_content
+from patches.labels import LabelError, on_apply_check
 from patches.log import event_append
 from patches.models import Target, TargetVersion
 from patches.targets import TargetError, target_create
@@ -63,8 +64,24 @@ class TargetChangeForm(forms.ModelForm):
         model = Target
         fields = [
             "description", "schema", "audit_rules", "required_approvals", "owners",
-            "mandatory_tests", "offered_tests",
+            "mandatory_tests", "offered_tests", "on_apply",
         ]  # fmt: skip
+
+    def clean_on_apply(self) -> Any:
+        names = self.cleaned_data.get("on_apply")
+        if names is None:  # left out or emptied: unchanged ([] is how to name no label)
+            return list(self.instance.on_apply)
+        try:
+            checked = on_apply_check(names if isinstance(names, list) else [names])
+        except LabelError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        known = set(self.instance.labels.values_list("name", flat=True))
+        missing = [name for name in checked if name not in known]
+        if missing:
+            raise forms.ValidationError(
+                f"{self.instance.name} has no label {', '.join(missing)}: create it first"
+            )
+        return checked
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -98,6 +115,7 @@ def target_settings(target: Target) -> dict[str, Any]:
         "owners": sorted(u.get_username() for u in target.owners.all()),
         "mandatory_tests": sorted(t.name for t in target.mandatory_tests.all()),
         "offered_tests": sorted(t.name for t in target.offered_tests.all()),
+        "on_apply": list(target.on_apply),
     }
 
 
@@ -127,7 +145,7 @@ class TargetAdmin(admin.ModelAdmin):
         return [
             "name", "patch_type", "version", "created_at", "description", "schema",
             "audit_rules", "required_approvals", "owners", "mandatory_tests", "offered_tests",
-            "current_content",
+            "on_apply", "current_content",
         ]  # fmt: skip
 
     def get_form(

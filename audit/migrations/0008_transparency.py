@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0006_review_revisions"),
+        ("audit", "0007_label_moves"),
     ]
 
     operations = [

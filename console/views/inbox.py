@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from console.forms import InboxFilterForm
+from console.label_selectors import owner_drift_count
 from console.live import POLL_INTERVAL_S, live_etag, not_modified, with_etag
 from console.selectors import awaiting_count, inbox_choices, inbox_proposals
 from console.views.access import console_view, htmx_target, viewer_of
@@ -45,4 +46,5 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if partial:
         context["oob_count"] = awaiting_count(viewer)
         return with_etag(render(request, "console/partials/inbox_table.html", context), etag)
+    context["fleet_drift"] = owner_drift_count(viewer)  # the header's drift count, for owners
     return render(request, "console/inbox.html", context)

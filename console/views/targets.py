@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from console.label_selectors import target_label_context
 from console.selectors import pretty_content, target_history, target_open_proposals, target_rows
 from console.views.access import console_view, target_for, target_version_for, viewer_of
 from console.views.diffing import page_diff, wants_diff_partial
@@ -41,6 +42,7 @@ def target_detail(request: HttpRequest, name: str) -> HttpResponse:
         "history": history,
         "open_proposals": target_open_proposals(target),
         "revert_refusal": revert_refusal(user=viewer.user, target=target),
+        **target_label_context(viewer, target),
     }
     return render(request, "console/target.html", context)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import rfc8785
 from cryptography.hazmat.primitives import serialization
@@ -171,6 +172,13 @@ def make_json_patch(old: Any, new: Any) -> str:
 # --- HTTP ------------------------------------------------------------------------------------
 
 
+def target_path(name: str, *, label: str | None = None, instance: str | None = None) -> str:
+    """The API path that reads `name` by label and instance (either may be left to the server)."""
+    query = {k: v for k, v in (("label", label), ("instance", instance)) if v is not None}
+    path = f"/targets/{quote(name, safe='')}"
+    return f"{path}?{urlencode(query)}" if query else path
+
+
 class ApiError(Exception):
     """An error answer from the API: its status and RFC 9457 problem document."""
 
@@ -289,14 +297,34 @@ class AgentClient:
             waited += pause
             interval *= 2
 
-    def target(self, name: str, *, etag: str | None = None) -> tuple[dict[str, Any] | None, str]:
-        """(current version, ETag); (None, etag) when `etag` is still current (304)."""
+    def target(
+        self,
+        name: str,
+        *,
+        etag: str | None = None,
+        label: str | None = None,
+        instance: str | None = None,
+    ) -> tuple[dict[str, Any] | None, str]:
+        """(the version `label` serves `instance`, ETag); (None, etag) when `etag` is still
+        current (304). Defaults: the production label, the agent's name as the instance."""
         answer = self._call(
-            "GET", f"/targets/{name}", headers={"If-None-Match": etag} if etag else None
+            "GET",
+            target_path(name, label=label, instance=instance),
+            headers={"If-None-Match": etag} if etag else None,
         )
         if answer.status == 304:
             return None, answer.headers.get("etag", etag or "")
         return answer.json(), answer.headers.get("etag", "")
+
+    def observed(
+        self, name: str, *, instance: str, content_hash: str, label: str | None = None
+    ) -> None:
+        """Report what `instance` runs now (the fleet view; telemetry, not logged)."""
+        report = {"instance": instance, "content_hash": content_hash}
+        if label is not None:
+            report["label"] = label
+        body = json.dumps(report, ensure_ascii=False).encode("utf-8")
+        self._call("POST", f"/targets/{quote(name, safe='')}/observed", body)
 
     def target_version(self, name: str, version: int) -> dict[str, Any]:
         return self._call("GET", f"/targets/{name}/versions/{version}").json()  # type: ignore[no-any-return]

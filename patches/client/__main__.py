@@ -1,4 +1,5 @@
-"""The agent client's command line: keygen, submit, revise, rebase, status, wait, withdraw, target."""
+"""The agent client's command line: keygen, submit, revise, rebase, status, wait, withdraw, target,
+observed, proof."""
 
 from __future__ import annotations
 
@@ -93,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--version", type=int)
     target.add_argument("--if-none-match", help="an ETag; prints nothing if it is still current")
     target.add_argument("--content-only", action="store_true", help="print only the content")
+    target.add_argument("--label", help="the label to read (default: production)")
+    target.add_argument("--instance", help="this instance's name (default: the agent's name)")
+
+    observed = commands.add_parser("observed", help="report what an instance runs now")
+    observed.add_argument("name")
+    observed.add_argument("--instance", required=True)
+    observed.add_argument("--content-hash", required=True, help='"sha256:" + 64 hex')
+    observed.add_argument("--label", help="the label the instance reads (default: production)")
     add_proof_command(commands)
     return parser
 
@@ -219,7 +228,9 @@ def main(argv: list[str] | None = None, client: AgentClient | None = None) -> in
             if args.version is not None:
                 body: dict[str, Any] | None = client.target_version(args.name, args.version)
             else:
-                body, etag = client.target(args.name, etag=args.if_none_match)
+                body, etag = client.target(
+                    args.name, etag=args.if_none_match, label=args.label, instance=args.instance
+                )
                 if body is None:
                     print(f"not modified: {etag}", file=sys.stderr)
                     return 0
@@ -231,6 +242,10 @@ def main(argv: list[str] | None = None, client: AgentClient | None = None) -> in
                 )
             else:
                 _print(body)
+        elif args.command == "observed":
+            client.observed(
+                args.name, instance=args.instance, content_hash=args.content_hash, label=args.label
+            )
     except ApiError as exc:
         _print(exc.problem)
         print(str(exc), file=sys.stderr)

@@ -98,4 +98,21 @@ def world(admin_user: User) -> World:
     )
     LogCursor.objects.create(name="review-notices", seq=last.seq)
     ReviewNotice.objects.create(user=admin_user, proposal=proposal, queued_at=timezone.now())
+    _label_rows(target, persona)
     return World(target=target, persona=persona, proposal=proposal)
+
+
+def _label_rows(target: Target, persona: AgentPersona) -> None:
+    """A waiting label move with one approval, and one observed report."""
+    from audit.models import LabelMoveApproval, LabelMoveRequest
+    from patches.models import Observation
+
+    move = LabelMoveRequest.objects.create(
+        label=target.labels.get(name="production"), to_version=1, reason="why", base_version=1,
+        requested_by=make_reviewer("label-asker"), approvals_required=2,
+    )  # fmt: skip
+    LabelMoveApproval.objects.create(request=move, reviewer=make_reviewer("label-approver"))
+    Observation.objects.create(
+        agent=persona.agent, target=target, instance="i-1", content_hash="sha256:" + "0" * 64,
+        last_seen=timezone.now(),
+    )  # fmt: skip

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.gates import proposal_submit_and_gate
-from audit.models import Checkpoint, Finding, Review
+from audit.models import Checkpoint, Finding, LabelMoveApproval, LabelMoveRequest, Review
 from console.models import (
     LogCursor,
     ReviewNotice,
@@ -28,6 +28,8 @@ from patches.models import (
     AgentKey,
     AgentToken,
     Event,
+    Label,
+    Observation,
     Proposal,
     Signature,
     Target,
@@ -43,10 +45,12 @@ ALL_MODELS: list[type[Model]] = [
     Target, TargetVersion, Agent, AgentKey, AgentToken, Proposal, Signature, TestDefinition,
     TestRun, TestResult, Event, Checkpoint, Finding, Review, WorkerHeartbeat,
     WebhookSubscription, WebhookAttempt, LogCursor, ReviewNotice,
+    Label, Observation, LabelMoveRequest, LabelMoveApproval,
 ]  # fmt: skip
 READ_ONLY: list[type[Model]] = [
     Event, Proposal, Signature, Review, TargetVersion, Finding, TestRun, TestResult, Checkpoint,
     AgentToken, AgentKey, WebhookAttempt, LogCursor, ReviewNotice,
+    Observation, LabelMoveRequest, LabelMoveApproval,
 ]  # fmt: skip
 
 
@@ -372,3 +376,36 @@ def test_reviewers_who_are_not_staff_are_sent_to_the_admin_login(world: World) -
     client.force_login(make_reviewer("rob"))
     response = client.get(url(Event, "changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_adding_a_label_in_admin_goes_through_label_create_and_labels_never_change(
+    admin_client: Client, world: World
+) -> None:
+    response = admin_client.post(
+        url(Label, "add"), {"target": world.target.pk, "name": "canary", "approvals": "0"}
+    )
+    assert response.status_code == 302, response.content
+    canary = Label.objects.get(name="canary")
+    assert (canary.version, canary.approvals) == (1, 0)
+    assert Event.objects.filter(kind="LabelCreated").get().actor == "user:ada"
+    before = snapshot(Label)
+    admin_client.post(url(Label, "change", canary.pk), {"version": 9, "percent": 5})
+    admin_client.post(url(Label, "delete", canary.pk), {"post": "yes"})
+    assert snapshot(Label) == before
+
+
+def test_on_apply_may_name_only_labels_the_target_has_and_its_change_is_logged(
+    admin_client: Client, world: World
+) -> None:
+    from patches.admin_targets import TargetChangeForm
+
+    target = world.target
+    form = TargetChangeForm(instance=target)
+    data = {**form.initial, "on_apply": '["staging"]', "owners": [], "mandatory_tests": [],
+            "offered_tests": [], "audit_rules": json.dumps(target.audit_rules)}  # fmt: skip
+    data.pop("schema", None)
+    refused = TargetChangeForm(data, instance=target)
+    assert not refused.is_valid() and "has no label staging" in str(refused.errors["on_apply"])
+    data["on_apply"] = "[]"
+    accepted = TargetChangeForm(data, instance=target)
+    assert accepted.is_valid(), accepted.errors

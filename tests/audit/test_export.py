@@ -97,7 +97,7 @@ def test_the_stand_alone_verifier_accepts_an_exported_bundle(bundle: Path) -> No
         f"OK {head.seq} events, head {head.hash}; 5 proposals, 3 checkpoints"
     )
     assert result.stdout.strip().endswith(
-        "replayed 3 targets, 7 versions; 3 checkpoint notes, 4 tlog-proofs"
+        "replayed 3 targets, 7 versions, 3 labels, 4 label moves; 3 checkpoint notes, 4 tlog-proofs"
     )
 
 

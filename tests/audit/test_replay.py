@@ -16,12 +16,18 @@ def _sql(statement: str, params: list) -> None:
 
 def test_a_scripted_history_replays_to_the_same_hashes(history: History) -> None:
     code, out, err = run_command("replay")
-    assert (code, out.strip()) == (0, "OK replayed 3 targets, 7 versions"), err
+    assert (code, out.strip()) == (
+        0,
+        "OK replayed 3 targets, 7 versions, 3 labels, 4 label moves",
+    ), err
     assert Target.objects.get(name="routing").version == 3
 
 
 def test_an_empty_console_replays(db: None) -> None:
-    assert run_command("replay")[:2] == (0, "OK replayed 0 targets, 0 versions\n")
+    assert run_command("replay")[:2] == (
+        0,
+        "OK replayed 0 targets, 0 versions, 0 labels, 0 label moves\n",
+    )
 
 
 def test_a_tampered_version_is_named(history: History) -> None:

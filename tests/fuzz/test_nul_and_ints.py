@@ -163,6 +163,7 @@ CONSOLE_PATH_VALUES = {
     "new": "1",
     "version": "1",
     "key_id": "0" * 64,
+    "request_id": "1",
 }
 
 
@@ -179,7 +180,10 @@ def _console_url(route: str, fuzzed: str, value: str, proposal: int) -> str:
 @pytest.mark.parametrize(("route", "pattern"), _console_patterns(), ids=lambda v: str(v))
 def test_hostile_values_in_console_path_parameters_are_refused(site, route, pattern):
     names = re.findall(r"<(?:\w+:)?(\w+)>", route)
-    posts = pattern.name in ("target-revert", "agent-key-revoke", "agent-token-rotate")
+    posts = pattern.name in (
+        "target-revert", "agent-key-revoke", "agent-token-rotate", "label-create", "label-move",
+        "label-approve", "label-withdraw",
+    )  # fmt: skip
     before = counts()
     for name in names:
         for value in HOSTILE:
@@ -217,6 +221,9 @@ def _api_operations() -> list[tuple[str, str, list[dict[str, Any]]]]:
     ]
 
 
+FREE_TEXT_PARAMETERS = frozenset({"instance"})
+
+
 def _api_url(path: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         path = path.replace("{" + name + "}", quote(value, safe=""))
@@ -233,7 +240,10 @@ def test_hostile_values_in_api_parameters_are_refused(site, method, path, parame
     }
     before = counts()
     for parameter in parameters:
-        for value in HOSTILE:
+        # An instance is any name an agent gives, "99999999999999999999" included: only a NUL
+        # is hostile there.
+        hostile = NULS if parameter["name"] in FREE_TEXT_PARAMETERS else HOSTILE
+        for value in hostile:
             where = parameter["in"]
             url = _api_url(
                 path, {**defaults, parameter["name"]: value} if where == "path" else defaults

@@ -20,9 +20,19 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.checkpoints import checkpoint_sign
-from audit.models import Checkpoint, Review
+from audit.label_moves import label_move_request
+from audit.models import Checkpoint, LabelMoveApproval, LabelMoveRequest, Review
 from audit.reviews import review_record
-from patches.models import AgentKey, AgentToken, Event, Proposal, Target, TargetVersion
+from patches.models import (
+    AgentKey,
+    AgentToken,
+    Event,
+    Label,
+    Observation,
+    Proposal,
+    Target,
+    TargetVersion,
+)
 from tests.factories import (
     ROUTING,
     AgentPersona,
@@ -53,6 +63,7 @@ class World:
     open_proposal: Proposal  # in review, on open_target
     owned_proposal: Proposal  # in review, on owned_target
     users: dict[str, User]
+    label_move: LabelMoveRequest | None = None  # waiting, on open_target, asked by rhea
 
 
 def _submit(
@@ -100,10 +111,18 @@ def world(db: None, django_capture_on_commit_callbacks: Any) -> World:
     owned_proposal = _submit(client, smith, owned_target, 5.0, django_capture_on_commit_callbacks)
     assert open_proposal.status == owned_proposal.status == "in_review"
     users = {"reviewer": reviewer, "owner": oscar, "admin": admin}
-    checkpoint_sign()  # so the public transparency log calls have a checkpoint to serve
-    return World(
+    world = World(
         smith, jones, open_target, owned_target, oscar_target, open_proposal, owned_proposal, users
     )
+    # A rollback of production to v1, waiting for one approval by someone other than rhea.
+    world.label_move = label_move_request(
+        label=open_target.labels.get(name="production"),
+        to_version=1,
+        reason="roll back",
+        user=make_reviewer("rhea"),
+    )
+    checkpoint_sign()  # so the public transparency log calls have a checkpoint to serve
+    return world
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,14 @@ def _size(w: World) -> int:
 
 def _smiths_event(w: World) -> int:
     return Event.objects.filter(proposal=w.open_proposal).values_list("seq", flat=True)[0]
+
+
+def _move(w: World) -> dict[str, Any]:
+    return {"label": "production", "version": 1, "reason": "attack"}
+
+
+def _observed(w: World) -> str:
+    return json.dumps({"instance": "i-1", "content_hash": "sha256:" + "ab" * 32})
 
 
 def _const(path: str) -> Callable[[World], str]:
@@ -202,6 +229,15 @@ MATRIX: dict[str, list[Call]] = {
             "GET",
             lambda w: f"/api/v1/targets/{w.open_target.name}/versions/1",
             frozenset({"agent"}),
+            api=True,
+        )
+    ],
+    "api/v1/targets/<name>/observed": [
+        Call(
+            "POST",
+            lambda w: f"/api/v1/targets/{w.owned_target.name}/observed",
+            frozenset({"agent"}),
+            data=_observed,
             api=True,
         )
     ],
@@ -310,6 +346,48 @@ MATRIX: dict[str, list[Call]] = {
             frozenset({"reviewer", "admin"}),
         ),
     ],
+    # Labels: reviewers of the target request and approve moves; admins create labels; agents
+    # (no session) never reach these, whatever token they send.
+    "targets/<slug:name>/labels/": [
+        Call(
+            "POST",
+            lambda w: f"/targets/{w.open_target.name}/labels/",
+            ADMIN_ONLY,
+            data=lambda w: {"name": "canary"},
+        ),
+    ],
+    "targets/<slug:name>/labels/move/": [
+        Call(
+            "POST",
+            lambda w: f"/targets/{w.open_target.name}/labels/move/",
+            frozenset({"reviewer", "admin"}),
+            data=_move,
+        ),
+        Call(
+            "POST", lambda w: f"/targets/{w.owned_target.name}/labels/move/", ADMIN_ONLY, data=_move
+        ),
+    ],
+    "targets/<slug:name>/labels/requests/<int:request_id>/approve/": [
+        Call(
+            "POST",
+            lambda w: (
+                f"/targets/{w.open_target.name}/labels/requests/"
+                f"{w.label_move.pk if w.label_move else 0}/approve/"
+            ),
+            frozenset({"reviewer", "admin"}),
+        ),
+    ],
+    # rhea's request: only she (none of the roles) or an admin may withdraw it.
+    "targets/<slug:name>/labels/requests/<int:request_id>/withdraw/": [
+        Call(
+            "POST",
+            lambda w: (
+                f"/targets/{w.open_target.name}/labels/requests/"
+                f"{w.label_move.pk if w.label_move else 0}/withdraw/"
+            ),
+            ADMIN_ONLY,
+        ),
+    ],
     "events/": [Call("GET", _const("/events/"), PEOPLE)],
     "log/": [Call("GET", _const("/log/"), PEOPLE)],
     "agents/": [Call("GET", _const("/agents/"), ADMIN_ONLY)],
@@ -381,6 +459,10 @@ def _state() -> tuple[Any, ...]:
         tuple(Proposal.objects.order_by("pk").values_list("status", flat=True)),
         TargetVersion.objects.count(),
         AgentKey.objects.filter(revoked_at__isnull=False).count(),
+        tuple(Label.objects.order_by("pk").values_list("name", "version", "percent")),
+        tuple(LabelMoveRequest.objects.order_by("pk").values_list("status", flat=True)),
+        LabelMoveApproval.objects.count(),
+        Observation.objects.count(),
         tuple(AgentToken.objects.order_by("pk").values_list("token_hash", "revoked_at")),
         User.objects.count(),
         tuple(User.objects.order_by("pk").values_list("password", "is_staff", "is_superuser")),
@@ -461,3 +543,31 @@ def test_the_owner_of_a_proposal_sees_it_and_no_other_agent_does(world):
     assert missing.json()["type"] == client.get(path, **world.jones.auth).json()["type"]
     listed = client.get("/api/v1/proposals", **world.jones.auth).json()
     assert listed == []
+
+
+def test_an_agent_token_can_never_move_a_label(world):
+    """No console form takes a bearer token, and the API has no call that moves a label."""
+    client = Client()
+    production = world.open_target.labels.get(name="production")
+    before = _state()
+    attempts = [
+        (f"/targets/{world.open_target.name}/labels/move/", _move(world)),
+        (f"/targets/{world.open_target.name}/labels/requests/{world.label_move.pk}/approve/", {}),
+        (f"/targets/{world.open_target.name}/labels/requests/{world.label_move.pk}/withdraw/", {}),
+        (f"/targets/{world.open_target.name}/labels/", {"name": "canary"}),
+    ]
+    for path, data in attempts:
+        assert not _succeeded(client.post(path, data=data, **world.smith.auth)), path
+    body = json.dumps({"label": "production", "version": 1, "reason": "agent"})
+    for method in ("post", "put", "patch"):
+        for path in (
+            f"/api/v1/targets/{world.open_target.name}",
+            f"/api/v1/targets/{world.open_target.name}/labels/production",
+            f"/api/v1/targets/{world.open_target.name}/labels/production/move",
+        ):
+            response = getattr(client, method)(
+                path, data=body, content_type="application/json", **world.smith.auth
+            )
+            assert response.status_code in (404, 405), (method, path, response.status_code)
+    production.refresh_from_db()
+    assert production.version == 2 and _state() == before

@@ -29,4 +29,7 @@ class Command(BaseCommand):
         except ReplayMismatch as exc:
             self.stderr.write(str(exc))
             sys.exit(1)
-        self.stdout.write(f"OK replayed {result.targets} targets, {result.versions} versions")
+        self.stdout.write(
+            f"OK replayed {result.targets} targets, {result.versions} versions, "
+            f"{result.labels} labels, {result.label_moves} label moves"
+        )

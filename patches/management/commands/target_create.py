@@ -40,6 +40,12 @@ class Command(BaseCommand):
         parser.add_argument("--schema-file", help="an extra JSON Schema the content must satisfy")
         parser.add_argument("--approvals", type=int, default=1, help="required approvals (>= 1)")
         parser.add_argument("--tests", default="", help="mandatory tests, comma-separated")
+        parser.add_argument(
+            "--on-apply",
+            default="production",
+            help="labels an applied patch moves, comma-separated (created at genesis); "
+            "an empty value: every move is reviewed",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["name"]
@@ -68,6 +74,9 @@ class Command(BaseCommand):
                 schema=schema,
                 required_approvals=options["approvals"],
                 tests=tests,
+                on_apply=[
+                    label.strip() for label in options["on_apply"].split(",") if label.strip()
+                ],
             )
         except (TargetError, PatchError) as exc:
             raise CommandError(str(exc)) from exc
