@@ -1,10 +1,20 @@
-"""Django admin for the audit layer: events, checkpoints, findings and reviews, all read-only."""
+"""Django admin for the audit layer: events, checkpoints, the Merkle tree, witness cosignatures,
+findings, reviews and label moves, all read-only."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from audit.models import Checkpoint, Finding, LabelMoveApproval, LabelMoveRequest, Review
+from audit.models import (
+    Checkpoint,
+    Cosignature,
+    Finding,
+    LabelMoveApproval,
+    LabelMoveRequest,
+    MerkleNode,
+    Review,
+    ReviewComment,
+)
 from patches.admin_readonly import ReadOnlyAdmin, pretty_json_html
 from patches.models import Event
 
@@ -70,3 +80,37 @@ class LabelMoveRequestAdmin(ReadOnlyAdmin):
 class LabelMoveApprovalAdmin(ReadOnlyAdmin):
     list_display = ["request", "reviewer", "created_at"]
     list_select_related = ["request", "reviewer"]
+
+
+@admin.register(ReviewComment)
+class ReviewCommentAdmin(ReadOnlyAdmin):
+    list_display = ["review", "position", "anchor", "body"]
+    list_select_related = ["review"]
+
+
+@admin.register(Cosignature)
+class CosignatureAdmin(ReadOnlyAdmin):
+    """Witnesses' cosignatures of checkpoints, as each witness returned them."""
+
+    list_display = ["checkpoint", "witness", "timestamp", "created_at"]
+    list_select_related = ["checkpoint"]
+
+
+@admin.register(MerkleNode)
+class MerkleNodeAdmin(ReadOnlyAdmin):
+    """The stored complete nodes of the log's Merkle tree (grown by the checkpoint signer)."""
+
+    list_display = ["node", "level", "index", "hex"]
+    show_full_result_count = False
+
+    @admin.display(description="level")
+    def level(self, obj: MerkleNode) -> int:
+        return obj.node % 64
+
+    @admin.display(description="index")
+    def index(self, obj: MerkleNode) -> int:
+        return obj.node // 64
+
+    @admin.display(description="hash")
+    def hex(self, obj: MerkleNode) -> str:
+        return bytes(obj.hash).hex()

@@ -46,6 +46,8 @@ def proposal_interdiff(request: HttpRequest, proposal_id: int) -> HttpResponse:
 def proposal_interdiff_revisions(
     request: HttpRequest, proposal_id: int, old: int, new: int
 ) -> HttpResponse:
+    if not (1 <= old <= MAX_REVISION and 1 <= new <= MAX_REVISION):
+        raise Http404("no such revision of this change")
     viewer = viewer_of(request)
     proposal = proposal_for(viewer, proposal_id)
     chain = visible_proposals(viewer).filter(change_id=proposal.change_id).select_related("target")

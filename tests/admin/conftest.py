@@ -12,7 +12,14 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.gates import proposal_submit_and_gate
-from audit.models import Checkpoint, Finding, Review
+from audit.models import (
+    Checkpoint,
+    Cosignature,
+    Finding,
+    MerkleNode,
+    Review,
+    ReviewComment,
+)
 from console.models import (
     LogCursor,
     ReviewNotice,
@@ -78,7 +85,7 @@ def world(admin_user: User) -> World:
     Finding.objects.create(
         proposal=proposal, check_name="budget", severity="info", message="small change"
     )
-    Review.objects.create(
+    review = Review.objects.create(
         proposal=proposal,
         reviewer=make_reviewer("rita"),
         decision="approve",
@@ -88,7 +95,14 @@ def world(admin_user: User) -> World:
     )
     last = Event.objects.order_by("-seq").first()
     assert last is not None
-    Checkpoint.objects.create(seq=last.seq, head=last.hash, key_id="k" * 64, signature="c2ln")
+    checkpoint = Checkpoint.objects.create(
+        seq=last.seq, head=last.hash, key_id="k" * 64, signature="c2ln"
+    )
+    ReviewComment.objects.create(review=review, anchor={"pointer": "/threshold"}, body="Why 2?")
+    Cosignature.objects.create(
+        checkpoint=checkpoint, witness="witness.example", timestamp=1, line="— w c2ln\n"
+    )
+    MerkleNode.objects.create(node=0, hash=b"\x00" * 32)
     WorkerHeartbeat.objects.create(worker="celery@test", seen_at=timezone.now())
     hook = WebhookSubscription.objects.create(
         url="https://hooks.example/", event_kinds=["PatchApplied"], sealed_secret="x", cursor=0

@@ -14,7 +14,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.gates import proposal_submit_and_gate
-from audit.models import Checkpoint, Finding, LabelMoveApproval, LabelMoveRequest, Review
+from audit.models import (
+    Checkpoint,
+    Cosignature,
+    Finding,
+    LabelMoveApproval,
+    LabelMoveRequest,
+    MerkleNode,
+    Review,
+    ReviewComment,
+)
 from console.models import (
     LogCursor,
     ReviewNotice,
@@ -45,12 +54,12 @@ ALL_MODELS: list[type[Model]] = [
     Target, TargetVersion, Agent, AgentKey, AgentToken, Proposal, Signature, TestDefinition,
     TestRun, TestResult, Event, Checkpoint, Finding, Review, WorkerHeartbeat,
     WebhookSubscription, WebhookAttempt, LogCursor, ReviewNotice,
-    Label, Observation, LabelMoveRequest, LabelMoveApproval,
+    Label, Observation, LabelMoveRequest, LabelMoveApproval, ReviewComment, Cosignature, MerkleNode,
 ]  # fmt: skip
 READ_ONLY: list[type[Model]] = [
     Event, Proposal, Signature, Review, TargetVersion, Finding, TestRun, TestResult, Checkpoint,
     AgentToken, AgentKey, WebhookAttempt, LogCursor, ReviewNotice,
-    Observation, LabelMoveRequest, LabelMoveApproval,
+    Observation, LabelMoveRequest, LabelMoveApproval, ReviewComment, Cosignature, MerkleNode,
 ]  # fmt: skip
 
 

@@ -38,7 +38,9 @@ def _events(bundle: Path) -> list[dict]:
 def test_the_verifier_checks_the_label_moves_of_a_bundle(label_bundle: Path) -> None:
     result = _verifier(label_bundle)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("2 labels, 2 label moves")
+    assert result.stdout.strip().endswith(
+        "2 labels, 2 label moves; 2 checkpoint notes, 1 tlog-proofs"
+    )
 
 
 def test_a_label_move_to_a_version_that_does_not_exist_fails_the_history(label_bundle: Path):
