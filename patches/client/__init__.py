@@ -24,6 +24,10 @@ import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# ApiError is re-exported here; its subclasses, one per problem type, live in .problems.
+from patches.client.problems import ApiError as ApiError
+from patches.client.problems import problem_error
+
 DECIDED = frozenset({"applied", "rejected", "withdrawn"})
 NO_NEWLINE = "\\ No newline at end of file"
 
@@ -164,17 +168,6 @@ def make_json_patch(old: Any, new: Any) -> str:
 # --- HTTP ------------------------------------------------------------------------------------
 
 
-class ApiError(Exception):
-    """An error answer from the API: its status and RFC 9457 problem document."""
-
-    def __init__(self, status: int, problem: dict[str, Any], headers: dict[str, str]) -> None:
-        detail = problem.get("detail") or problem.get("title") or "error"
-        super().__init__(f"{status} {problem.get('type', '')}: {detail}")
-        self.status = status
-        self.problem = problem
-        self.headers = headers
-
-
 @dataclass
 class Answer:
     status: int
@@ -236,7 +229,7 @@ class AgentClient:
                 problem = json.loads(answer.body)
             except ValueError:
                 problem = {"detail": answer.body.decode("utf-8", "replace")[:500]}
-            raise ApiError(
+            raise problem_error(
                 answer.status, problem if isinstance(problem, dict) else {}, answer.headers
             )
         return answer
