@@ -188,7 +188,7 @@ def call(tools: AgentTools, name: str, arguments: dict[str, Any]) -> types.CallT
         return _error(str(exc))
     structured = result if isinstance(result, dict) else {"targets": result}
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=_text(result))],
+        content=[types.TextContent(type="text", text=_text(structured))],
         structured_content=structured,
     )
 
