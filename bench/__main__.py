@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.common import django_ready, throwaway_database
 
-BENCHES = ("chain_bench", "api_bench", "gate_bench", "diff_bench", "hardening_bench")
+BENCHES = ("chain_bench", "api_bench", "gate_bench", "diff_bench", "hardening_bench", "sdk_bench")
 
 # ratio name -> (measured name, baseline name, comparison, goal) for benches that do not
 # declare RATIOS themselves (a goal of None prints "-": no goal was set for that ratio).
