@@ -21,6 +21,13 @@ from audit.gate import audit_gate_has_run
 from patches.models import Proposal, ProposalStatus, Target
 
 REVIEWERS_GROUP = "reviewers"
+# Decided by reviewers: in review, sent back for changes, or stale (an approval of a stale
+# proposal counts for a rebased revision that makes the same change, audit.revisions).
+REVIEWABLE_STATUSES = (
+    ProposalStatus.IN_REVIEW,
+    ProposalStatus.CHANGES_REQUESTED,
+    ProposalStatus.STALE,
+)
 
 
 def is_admin(user: Any) -> bool:
@@ -61,10 +68,14 @@ def review_refusal(*, user: Any, proposal: Proposal) -> str | None:
     refusal = _account_refusal(user)
     if refusal:
         return refusal
-    if proposal.status != ProposalStatus.IN_REVIEW:
+    if proposal.status not in REVIEWABLE_STATUSES:
         stage = f" at {proposal.stage}" if proposal.stage else ""
+        later = ""
+        if proposal.status == ProposalStatus.SUPERSEDED:
+            later = " Review its latest revision instead."
         return (
-            f"This proposal is {proposal.status}{stage}; only proposals in review can be decided."
+            f"This proposal is {proposal.status}{stage}; only proposals in review can be "
+            f"decided.{later}"
         )
     if not audit_gate_has_run(proposal):
         return "The audit gate has not checked this proposal yet; decide it once it has."
@@ -75,7 +86,7 @@ def review_refusal(*, user: Any, proposal: Proposal) -> str | None:
         return refusal
     earlier = proposal.reviews.filter(reviewer=user).values_list("decision", flat=True).first()
     if earlier:
-        verb = "approved" if earlier == "approve" else "rejected"
+        verb = {"approve": "approved", "reject": "rejected"}.get(earlier, "requested changes on")
         return f"You already {verb} this proposal; each person reviews a proposal once."
     return None
 

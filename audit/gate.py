@@ -6,6 +6,7 @@ from django.db import transaction
 
 from audit.findings import BLOCK, INFO, RAISE, CheckInput, FindingResult, findings_compute
 from audit.models import Finding
+from audit.revisions import CarryPlan, approvals_carry, carry_plan
 from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.lifecycle import proposal_lock, proposal_reject
 from patches.log import event_append
@@ -67,12 +68,44 @@ def _check(proposal: Proposal) -> None:
         reverted = proposal.reverts
         assert reverted is not None
         results.insert(0, _info_revert(reverted, proposal))
+    plan = carry_plan(proposal)
+    if plan is not None and plan.reviews:
+        results.append(_info_carry(plan))
     raises = sum(1 for finding in results if finding.severity == RAISE)
     proposal.approvals_required = target.required_approvals + raises
     proposal.save(update_fields=["approvals_required", "updated_at"])
     _store(proposal, results)
     if any(finding.severity == BLOCK for finding in results):
         _reject(proposal)
+    elif plan is not None:
+        _carry_and_apply(proposal, plan)
+
+
+def _info_carry(plan: CarryPlan) -> FindingResult:
+    names = ", ".join(review.reviewer.get_username() for review in plan.reviews)
+    revision = plan.from_proposal.revision
+    if plan.carried:
+        return FindingResult(
+            "revision",
+            INFO,
+            f"The approvals of revision {revision} ({names}) are carried: this revision makes "
+            f"the same change (rule {plan.rule}). The test gate ran again.",
+        )
+    return FindingResult(
+        "revision",
+        INFO,
+        f"The approvals of revision {revision} ({names}) are dropped: this revision makes "
+        "another change, so it needs its own review.",
+    )
+
+
+def _carry_and_apply(proposal: Proposal, plan: CarryPlan) -> None:
+    # audit.reviews imports audit.access, which imports this module: imported here.
+    from audit.reviews import apply_if_ready
+
+    if approvals_carry(proposal=proposal, plan=plan):
+        # Both gates passed and the carried approvals may meet the quorum: no further review.
+        apply_if_ready(proposal=proposal, actor=ACTOR)
 
 
 def _info_revert(reverted: TargetVersion, proposal: Proposal) -> FindingResult:

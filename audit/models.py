@@ -49,6 +49,7 @@ class Finding(models.Model):
 class Decision(models.TextChoices):
     APPROVE = "approve"
     REJECT = "reject"
+    REQUEST_CHANGES = "request_changes"
 
 
 class Review(models.Model):
@@ -56,11 +57,24 @@ class Review(models.Model):
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
     )
-    decision = models.CharField(max_length=7, choices=Decision.choices)
+    decision = models.CharField(max_length=15, choices=Decision.choices)
     reason = models.TextField()
     # What the reviewer was shown: an approval counts only for this exact patch and base.
     patch_hash = models.CharField(max_length=71)
     base_content_hash = models.CharField(max_length=71)
+    # A carried approval (audit.revisions): the patch_hash of the revision it was given for,
+    # and the rule of the contract that carried it.
+    carried_from = models.CharField(max_length=71, blank=True)
+    carried_rule = models.CharField(max_length=20, blank=True)
+    # A request_changes an admin withdrew: it no longer blocks the change (audit.revisions).
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="withdrawn_requests",
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,3 +86,18 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} by {self.reviewer_id} on #{self.proposal_id}"
+
+
+class ReviewComment(models.Model):
+    """A comment of a review, anchored in the diff: {side, line} (text) or {pointer} (JSON)."""
+
+    review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="comments")
+    anchor = models.JSONField()
+    body = models.TextField()
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["review", "position"]
+
+    def __str__(self) -> str:
+        return f"comment {self.position} of review {self.review_id}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django import forms
 
 from audit.models import Decision
@@ -14,6 +17,9 @@ STATUS_LABELS = {
     AWAITING: "Awaiting my review",
     "testing": "Testing",
     "in_review": "In review (all)",
+    "changes_requested": "Changes requested",
+    "stale": "Stale",
+    "superseded": "Superseded",
     "applied": "Applied",
     "rejected": "Rejected",
     "withdrawn": "Withdrawn",
@@ -55,12 +61,39 @@ class DecisionForm(forms.Form):
         label="Reason",
         strip=True,
         max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Why approve or reject?"}),
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": "Why approve, reject or request changes?"}
+        ),
         error_messages={"required": "Write a reason: every decision is recorded with one."},
     )
     decision = forms.ChoiceField(choices=Decision.choices)
     patch_hash = forms.CharField(widget=forms.HiddenInput, max_length=71)
     base_content_hash = forms.CharField(widget=forms.HiddenInput, max_length=71)
+
+
+MAX_DRAFT_COMMENTS = 100
+MAX_ANCHOR_CHARS = 2_000
+
+
+def comments_from_post(data: Any) -> tuple[list[dict[str, Any]], str]:
+    """The drafted line comments posted with a decision ([{anchor, body}]) and an error, if any.
+
+    Anchors arrive as JSON text (static/console/review_comments.js); audit.review_comments
+    checks what they point at."""
+    anchors, bodies = data.getlist("comment_anchor"), data.getlist("comment_body")
+    if len(anchors) != len(bodies):
+        return [], "Each comment needs its line: reload the page and draft it again."
+    if len(anchors) > MAX_DRAFT_COMMENTS:
+        return [], f"A review may carry at most {MAX_DRAFT_COMMENTS} comments."
+    comments = []
+    for anchor, body in zip(anchors, bodies, strict=True):
+        if len(anchor) > MAX_ANCHOR_CHARS:
+            return [], "A comment's anchor is too long."
+        try:
+            comments.append({"anchor": json.loads(anchor), "body": body})
+        except ValueError:
+            return [], "A comment's anchor is not readable: reload the page and draft it again."
+    return comments, ""
 
 
 class EventFilterForm(forms.Form):

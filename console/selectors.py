@@ -234,7 +234,11 @@ def proposal_page(proposal: Proposal) -> ProposalPage:
         run=run,
         results=results,
         findings=list(proposal.findings.order_by("id")),
-        reviews=list(proposal.reviews.select_related("reviewer").order_by("created_at")),
+        reviews=list(
+            proposal.reviews.select_related("reviewer", "withdrawn_by")
+            .prefetch_related("comments")
+            .order_by("created_at")
+        ),
         events=list(Event.objects.filter(proposal=proposal).order_by("seq")),
         candidate=candidate_of(proposal),
         impact=behaviour_changes(results),

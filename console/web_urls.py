@@ -2,12 +2,22 @@
 
 from django.urls import path
 
-from console.views import agents, events, inbox, proposal, targets
+from console.views import agents, events, inbox, proposal, revisions, targets
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("proposals/<int:proposal_id>/", proposal.proposal_detail, name="proposal"),
     path("proposals/<int:proposal_id>/gate/", proposal.proposal_gate, name="proposal-gate"),
+    path(
+        "proposals/<int:proposal_id>/interdiff/",
+        revisions.proposal_interdiff,
+        name="proposal-interdiff",
+    ),
+    path(
+        "proposals/<int:proposal_id>/interdiff/<int:old>..<int:new>/",
+        revisions.proposal_interdiff_revisions,
+        name="proposal-interdiff-revisions",
+    ),
     path("targets/", targets.target_list, name="targets"),
     path("targets/<slug:name>/", targets.target_detail, name="target"),
     path("targets/<slug:name>/compare/", targets.target_compare, name="target-compare"),

@@ -1,6 +1,8 @@
 """The proposal state machine: one service per transition, each logging its event atomically.
 
-testing → in_review → applied; or rejected (stage test_gate / audit_gate / apply); or withdrawn.
+testing → in_review → applied; or rejected (stage test_gate / audit_gate / apply); or withdrawn;
+in_review ⇄ changes_requested; any open status → stale (the target moved) or superseded (a
+revision replaced it, patches.submit).
 Every function here takes the proposal's row lock first, so two workers or two reviewers can
 never both move the same proposal.
 """
@@ -39,7 +41,7 @@ def proposal_lock(proposal: Proposal) -> Proposal:
 
     Lock order: the target row, then proposal rows, then (when an event is written) the log's
     chain lock. A transition that locked its proposal first could deadlock with an apply that
-    holds the target and the chain lock and then rejects that proposal as stale. FOR NO KEY
+    holds the target and the chain lock and then marks that proposal stale. FOR NO KEY
     UPDATE throughout, so other transactions' foreign-key checks (KEY SHARE) never wait on us;
     of=("self",) so the join does not also lock the agent row.
     """
@@ -196,7 +198,9 @@ def _signed_fields(proposal: Proposal, key: AgentKey) -> dict[str, Any]:
         "reasoning": proposal.reasoning,
         "test_requirements": proposal.test_requirements,
         "nonce": proposal.nonce,
+        "revises": proposal.revises.patch_hash if proposal.revises is not None else None,
     }
+    signed = {**signed, "revises": signed.get("revises")}
     edited = [name for name, value in stored.items() if signed[name] != value]
     if edited:
         # The gates tested and the reviewers read these columns: applying either the columns
@@ -211,7 +215,7 @@ def _signed_fields(proposal: Proposal, key: AgentKey) -> dict[str, Any]:
 
 def proposal_apply(*, proposal: Proposal, actor: str) -> TargetVersion:
     """in_review → applied: writes the next TargetVersion with its inverse, logs PatchApplied,
-    and rejects every other open proposal on the old base.
+    and marks every other open proposal on the old base stale (PatchStale, system:apply).
 
     What applies is the stored envelope, verified again (invariant 4); a stale base, a revoked
     key, or an envelope or column edited since submit rejects the proposal at stage `apply`
@@ -275,22 +279,70 @@ def _write_next_version(
         },
         proposal=proposal,
     )
-    _reject_stale(target=target, applied=proposal, actor=actor)
+    _mark_stale(target=target, applied=proposal)
     return new_version
 
 
-def _reject_stale(*, target: Target, applied: Proposal, actor: str) -> None:
-    # Nobody should spend time reviewing a patch against a base that no longer exists.
+STALE_ACTOR = "system:apply"
+
+
+def stale_on_apply(*, target: Target, applying: Proposal) -> list[Proposal]:
+    """The open proposals that applying `applying` now would make stale: every other open
+    proposal on the target (they are all on the current base or an older one)."""
+    return list(
+        Proposal.objects.filter(target=target, status__in=OPEN_STATUSES)
+        .exclude(pk=applying.pk)
+        .exclude(status=ProposalStatus.STALE)
+        .order_by("pk")
+    )
+
+
+def _mark_stale(*, target: Target, applied: Proposal) -> None:
+    # Stale, never rejected: the proposal may still be right, on the old base. Its agent
+    # rebases and revises it (docs/revisions.md). The actor is the system, not the reviewer
+    # whose approval moved the target.
     stale = Proposal.objects.filter(
         target=target, status__in=OPEN_STATUSES, base_version__lt=target.version
     ).exclude(pk=applied.pk)
-    for other in stale.order_by("pk"):
-        proposal_reject(
-            proposal=other,
-            stage=RejectionStage.APPLY,
-            reason=(
-                f"base_version {other.base_version} is stale: target {target.name} moved to "
-                f"version {target.version} (applied {applied.patch_hash})"
-            ),
-            actor=actor,
+    for other in stale.exclude(status=ProposalStatus.STALE).order_by("pk"):
+        proposal_mark_stale(proposal=other, current_version=target.version)
+
+
+def proposal_mark_stale(*, proposal: Proposal, current_version: int) -> Proposal:
+    """An open proposal whose base the target has moved past → stale (still open)."""
+    with transaction.atomic():
+        proposal = proposal_lock(proposal)
+        _require_status(proposal, *OPEN_STATUSES)
+        proposal.status = ProposalStatus.STALE
+        proposal.save(update_fields=["status", "updated_at"])
+        event_append(
+            kind="PatchStale",
+            actor=STALE_ACTOR,
+            payload={
+                "patch_hash": proposal.patch_hash,
+                "base_version": proposal.base_version,
+                "current_version": current_version,
+                "target": proposal.target.name,
+                "proposal": proposal.pk,
+            },
+            proposal=proposal,
         )
+        return proposal
+
+
+def proposal_review_status(*, proposal: Proposal, status: str) -> Proposal:
+    """in_review ⇄ changes_requested, as a review or a withdrawn request decides; the caller
+    logs it (ReviewRecorded, ChangeRequestWithdrawn) in the same transaction."""
+    allowed: dict[str, tuple[str, ...]] = {
+        ProposalStatus.CHANGES_REQUESTED: (ProposalStatus.IN_REVIEW,),
+        ProposalStatus.IN_REVIEW: (ProposalStatus.CHANGES_REQUESTED,),
+    }
+    if status not in allowed:
+        raise ValueError(f"not a review status: {status!r}")
+    proposal = proposal_lock(proposal)
+    if proposal.status == status:
+        return proposal
+    _require_status(proposal, *allowed[status])
+    proposal.status = status
+    proposal.save(update_fields=["status", "updated_at"])
+    return proposal

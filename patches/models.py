@@ -154,9 +154,19 @@ class ProposalStatus(models.TextChoices):
     APPLIED = "applied"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    # Revisions (docs/revisions.md): a reviewer asked for a revision, the target moved past
+    # the base, or a revision replaced the proposal.
+    CHANGES_REQUESTED = "changes_requested"
+    STALE = "stale"
+    SUPERSEDED = "superseded"
 
 
-OPEN_STATUSES = (ProposalStatus.TESTING, ProposalStatus.IN_REVIEW)
+OPEN_STATUSES = (
+    ProposalStatus.TESTING,
+    ProposalStatus.IN_REVIEW,
+    ProposalStatus.CHANGES_REQUESTED,
+    ProposalStatus.STALE,
+)
 
 
 class RejectionStage(models.TextChoices):
@@ -190,9 +200,18 @@ class Proposal(models.Model):
     reverts = models.ForeignKey(
         TargetVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="reverted_by"
     )
+    # The proposal this revision replaces (the signed `revises`), the first proposal of its
+    # chain (`change`; itself for a first proposal) and its 1-based place in the chain.
+    revises = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="revised_by"
+    )
+    change = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="chain"
+    )
+    revision = models.PositiveIntegerField(default=1)
 
     status = models.CharField(
-        max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.TESTING
+        max_length=17, choices=ProposalStatus.choices, default=ProposalStatus.TESTING
     )
     stage = models.CharField(max_length=10, choices=RejectionStage.choices, blank=True)
     reason = models.TextField(blank=True)

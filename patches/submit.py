@@ -40,7 +40,10 @@ ENVELOPE_KEYS = frozenset({"proposal", "signature"})
 PROPOSAL_KEYS = frozenset(
     {"patch_type", "target", "base_version", "patch", "reasoning", "test_requirements", "nonce"}
 )
+# Signed like every other field when present: a revision names the proposal it replaces.
+OPTIONAL_PROPOSAL_KEYS = frozenset({"revises"})
 SIGNATURE_KEYS = frozenset({"key_id", "algorithm", "value"})
+_PATCH_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 _NONCE = re.compile(r"[0-9a-f]{32,128}")
 _KEY_ID = re.compile(r"[0-9a-f]{64}")
 _BLANK = " \t\r\n"  # the same "blank" as the OpenAPI pattern [^ \t\r\n]
@@ -71,10 +74,12 @@ def _malformed(detail: str) -> SubmitRefused:
     return SubmitRefused("malformed-envelope", detail)
 
 
-def _exact_keys(value: Any, keys: frozenset[str], where: str) -> dict[str, Any]:
+def _exact_keys(
+    value: Any, keys: frozenset[str], where: str, optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _malformed(f"{where} must be a JSON object")
-    missing, unknown = sorted(keys - value.keys()), sorted(value.keys() - keys)
+    missing, unknown = sorted(keys - value.keys()), sorted(value.keys() - keys - optional)
     if missing:
         raise _malformed(f"{where} is missing {', '.join(missing)}")
     if unknown:
@@ -123,6 +128,13 @@ def _check_proposal_fields(proposal: dict[str, Any]) -> None:
         )
     if not proposal["target"]:
         raise _malformed("proposal.target must not be empty")
+    if "revises" in proposal and not (
+        isinstance(proposal["revises"], str) and _PATCH_HASH.fullmatch(proposal["revises"])
+    ):
+        raise _malformed(
+            "proposal.revises must be the patch_hash (sha256: and 64 lowercase hex digits) of "
+            "the open proposal this revision replaces"
+        )
 
 
 def envelope_parse(body: bytes | str) -> Envelope:
@@ -132,7 +144,9 @@ def envelope_parse(body: bytes | str) -> Envelope:
     except JSONInputError as exc:
         raise _malformed(f"body is not a strict JSON envelope: {exc}") from exc
     envelope = _exact_keys(value, ENVELOPE_KEYS, "envelope")
-    proposal = _exact_keys(envelope["proposal"], PROPOSAL_KEYS, "proposal")
+    proposal = _exact_keys(
+        envelope["proposal"], PROPOSAL_KEYS, "proposal", optional=OPTIONAL_PROPOSAL_KEYS
+    )
     signature = _exact_keys(envelope["signature"], SIGNATURE_KEYS, "signature")
     _check_proposal_fields(proposal)
     for name in SIGNATURE_KEYS:
@@ -190,6 +204,37 @@ def _check_base(*, target: Target, base_version: int) -> None:
         raise SubmitRefused(
             "stale-base",
             f"base_version {base_version} {word}: target {target.name} is at version {target.version}",
+        )
+
+
+def _check_revises(*, agent: Agent, target: Target, revises: str | None) -> Proposal | None:
+    """The open proposal of this agent on this target that a revision replaces (None for a
+    first proposal); 404, 422 or 409 as the contract says otherwise."""
+    if revises is None:
+        return None
+    revised = (
+        Proposal.objects.select_related("target").filter(patch_hash=revises, agent=agent).first()
+    )
+    if revised is None:
+        raise SubmitRefused(
+            "revises-not-found", f"revises names {revises}, which is no proposal of yours"
+        )
+    if revised.target_id != target.pk:
+        raise SubmitRefused(
+            "revises-other-target",
+            f"revises names proposal {revised.pk} on target {revised.target.name}; a revision "
+            f"stays on its target ({target.name} here)",
+        )
+    _check_revisable(revised)
+    return revised
+
+
+def _check_revisable(revised: Proposal) -> None:
+    if revised.status not in OPEN_STATUSES:
+        raise SubmitRefused(
+            "revises-not-open",
+            f"proposal {revised.pk} is {revised.status}; only an open proposal ("
+            f"{', '.join(OPEN_STATUSES)}) can be revised",
         )
 
 
@@ -253,13 +298,16 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
         )
     key = _check_signing_key(agent=agent, envelope=envelope)
     _check_not_replayed(nonce=fields["nonce"], patch_hash=patch_hash)
+    revised = _check_revises(agent=agent, target=target, revises=fields.get("revises"))
     _check_base(target=target, base_version=fields["base_version"])
     try:
         tests = resolve_tests(target=target, requested=fields["test_requirements"])
     except UnknownTestError as exc:
         raise SubmitRefused("unknown-test", str(exc)) from exc
-    # Before any patch work: an agent at its limit is refused at the cost of one count.
-    _check_open_limit(agent=agent)
+    # Before any patch work: an agent at its limit is refused at the cost of one count. A
+    # revision replaces an open proposal, so it never adds to the count.
+    if revised is None:
+        _check_open_limit(agent=agent)
     _check_patch(target=target, base=base, patch=fields["patch"])
     try:
         return _store(
@@ -271,6 +319,7 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
             body=body.decode("utf-8") if isinstance(body, bytes) else body,
             patch_hash=patch_hash,
             tests=tests,
+            revised=revised,
         )
     except IntegrityError as exc:
         # Two identical submissions raced past the checks above; the unique constraints on
@@ -279,9 +328,26 @@ def proposal_submit(*, agent: Agent, body: bytes | str) -> Proposal:
             raise SubmitRefused(
                 "replayed-nonce", f"nonce {fields['nonce']} was already used"
             ) from exc
+        if revised is not None and not Proposal.objects.filter(patch_hash=patch_hash).exists():
+            raise SubmitRefused(
+                "revises-not-open", f"proposal {revised.pk} was revised by another proposal"
+            ) from exc
         raise SubmitRefused(
             "replayed-patch", f"proposal {patch_hash} was already submitted"
         ) from exc
+
+
+def _lock_revised(revised: Proposal) -> Proposal:
+    """The replaced proposal under lock (target row first: the lock order of
+    patches.lifecycle), still open, or 409."""
+    list(
+        Target.objects.select_for_update(no_key=True)
+        .filter(pk=revised.target_id)
+        .values_list("pk", flat=True)
+    )
+    locked = Proposal.objects.select_for_update(of=("self",), no_key=True).get(pk=revised.pk)
+    _check_revisable(locked)
+    return locked
 
 
 def _store(
@@ -294,11 +360,14 @@ def _store(
     body: str,
     patch_hash: str,
     tests: list[TestDefinition],
+    revised: Proposal | None = None,
 ) -> Proposal:
     fields = envelope.proposal
     # A savepoint when called inside a caller's transaction (a revert): a replay race's
     # IntegrityError then leaves the caller's transaction usable.
     with transaction.atomic():
+        if revised is not None:
+            revised = _lock_revised(revised)
         proposal = Proposal.objects.create(
             agent=agent,
             target=target,
@@ -313,7 +382,14 @@ def _store(
             test_requirements=fields["test_requirements"],
             status=ProposalStatus.TESTING,
             approvals_required=target.required_approvals,
+            revises=revised,
+            change_id=revised.change_id if revised is not None else None,
+            revision=revised.revision + 1 if revised is not None else 1,
         )
+        if revised is None:
+            # The first proposal of its change is the change.
+            Proposal.objects.filter(pk=proposal.pk).update(change=proposal.pk)
+            proposal.change_id = proposal.pk
         Signature.objects.create(
             proposal=proposal,
             key=key,
@@ -338,7 +414,31 @@ def _store(
                 "agent": agent.name,
                 "key_id": key.key_id,
                 "proposal": proposal.pk,
+                **(
+                    {"revises": revised.patch_hash, "change": proposal.change_id}
+                    if revised is not None
+                    else {}
+                ),
             },
             proposal=proposal,
         )
+        if revised is not None:
+            _supersede(revised=revised, by=proposal, actor=f"agent:{agent.name}")
     return proposal
+
+
+def _supersede(*, revised: Proposal, by: Proposal, actor: str) -> None:
+    revised.status = ProposalStatus.SUPERSEDED
+    revised.decided_at = timezone.now()
+    revised.save(update_fields=["status", "decided_at", "updated_at"])
+    event_append(
+        kind="PatchSuperseded",
+        actor=actor,
+        payload={
+            "patch_hash": revised.patch_hash,
+            "by": by.patch_hash,
+            "target": by.target.name,
+            "proposal": revised.pk,
+        },
+        proposal=revised,
+    )

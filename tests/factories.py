@@ -102,8 +102,9 @@ def proposal_body(
     test_requirements: list[str] | None = None,
     nonce: str | None = None,
     patch_type: str | None = None,
+    revises: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    body = {
         "patch_type": patch_type or target.patch_type,
         "target": target.name,
         "base_version": target.version if base_version is None else base_version,
@@ -112,6 +113,9 @@ def proposal_body(
         "test_requirements": test_requirements or [],
         "nonce": nonce or secrets.token_hex(16),
     }
+    if revises is not None:
+        body["revises"] = revises  # a revision (docs/revisions.md)
+    return body
 
 
 def signed_envelope(persona: AgentPersona, proposal: dict[str, Any]) -> dict[str, Any]:

@@ -10,17 +10,20 @@ from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
 
 from audit.gates import proposal_submit_and_gate
+from audit.revisions import NotStale, proposal_rebase, rebase_state
 from console.api.auth import agent_auth, request_agent
 from console.api.problems import Problem
 from console.api.schemas import Problem as ProblemSchema
 from console.api.schemas import (
     ProposalOut,
     ProposalSummary,
+    RebaseOut,
     Submitted,
 )
 from patches.canonical import format_timestamp
+from patches.formats.rebase import RebaseConflict
 from patches.lifecycle import TransitionError, proposal_withdraw
-from patches.models import Agent, Proposal, ProposalStatus
+from patches.models import OPEN_STATUSES, Agent, Proposal, ProposalStatus
 from patches.submit import SubmitRefused
 
 router = Router(tags=["proposals"], auth=agent_auth)
@@ -75,6 +78,7 @@ def proposals_submit(request: HttpRequest) -> Status:
             "patch_hash": proposal.patch_hash,
             "status": proposal.status,
             "url": proposal_url(proposal),
+            "change": proposal.change_id,
         },
     )
 
@@ -108,9 +112,14 @@ def proposal_detail(proposal: Proposal) -> dict[str, Any]:
             "decision": review.decision,
             "reason": review.reason,
             "created_at": format_timestamp(review.created_at),
+            "carried_from": review.carried_from or None,
+            "comments": [{"anchor": c.anchor, "body": c.body} for c in review.comments.all()],
         }
-        for review in proposal.reviews.select_related("reviewer").order_by("created_at", "pk")  # type: ignore[attr-defined]
+        for review in proposal.reviews.select_related("reviewer")  # type: ignore[attr-defined]
+        .prefetch_related("comments")
+        .order_by("created_at", "pk")
     ]
+    revisions = Proposal.objects.filter(change_id=proposal.change_id).order_by("revision")
     produced = getattr(proposal, "produced_version", None)
     return {
         "id": proposal.pk,
@@ -122,8 +131,15 @@ def proposal_detail(proposal: Proposal) -> dict[str, Any]:
         "patch_type": proposal.patch_type,
         "base_version": proposal.base_version,
         "applied_version": produced.version if produced is not None else None,
+        "change": proposal.change_id,
+        "revision": proposal.revision,
+        "revisions": [
+            {"id": r.pk, "patch_hash": r.patch_hash, "status": r.status}
+            for r in revisions.only("pk", "patch_hash", "status")
+        ],
         "tests": tests,
         "reviews": reviews,
+        "stale": rebase_state(proposal),
     }
 
 
@@ -137,7 +153,17 @@ def proposals_get(
 @router.get("/proposals", response={200: list[ProposalSummary], **ERRORS})
 def proposals_list(
     request: HttpRequest,
-    status: Literal["testing", "in_review", "applied", "rejected", "withdrawn"] | None = None,
+    status: Literal[
+        "testing",
+        "in_review",
+        "changes_requested",
+        "stale",
+        "superseded",
+        "applied",
+        "rejected",
+        "withdrawn",
+    ]
+    | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_ID),
 ) -> list[dict[str, Any]]:
@@ -173,10 +199,45 @@ def proposals_withdraw(
         proposal.refresh_from_db()
         raise Problem(
             "not-withdrawable",
-            f"proposal {proposal.pk} is {proposal.status}; only a testing or in_review "
-            "proposal can be withdrawn",
+            f"proposal {proposal.pk} is {proposal.status}; only an open proposal "
+            f"({', '.join(OPEN_STATUSES)}) can be withdrawn",
         ) from None
     return proposal_detail(proposal)
 
 
-assert set(ProposalStatus.values) == {"testing", "in_review", "applied", "rejected", "withdrawn"}
+@router.get(
+    "/proposals/{proposal_id}/rebase",
+    response={200: RebaseOut, 409: ProblemSchema, **ERRORS},
+    summary="The stale proposal's change re-made against the current version",
+)
+def proposals_rebase(
+    request: HttpRequest, proposal_id: int = Path(..., ge=1, le=MAX_ID)
+) -> dict[str, Any]:
+    proposal = own_proposal(request_agent(request), proposal_id)
+    try:
+        rebased = proposal_rebase(proposal)
+    except NotStale as exc:
+        raise Problem("not-stale", str(exc)) from None
+    except RebaseConflict as exc:
+        raise Problem(
+            "rebase-conflict",
+            f"proposal {proposal.pk} does not re-apply to version {proposal.target.version}: {exc}",
+            extra={"conflicts": [conflict.as_dict() for conflict in exc.conflicts]},
+        ) from None
+    return {
+        "base_version": rebased.base_version,
+        "patch": rebased.patch,
+        "same_change": rebased.same_change,
+    }
+
+
+assert set(ProposalStatus.values) == {
+    "testing",
+    "in_review",
+    "changes_requested",
+    "stale",
+    "superseded",
+    "applied",
+    "rejected",
+    "withdrawn",
+}

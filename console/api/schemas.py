@@ -21,6 +21,7 @@ class Submitted(Schema):
     patch_hash: str
     status: str
     url: str
+    change: int
 
 
 class TestOut(Schema):
@@ -30,11 +31,37 @@ class TestOut(Schema):
     output: str
 
 
+class CommentOut(Schema):
+    anchor: dict[str, Any] = Field(description='{"side": "old"|"new", "line": N} or {"pointer"}')
+    body: str
+
+
 class ReviewOut(Schema):
     reviewer: str
     decision: str
     reason: str
     created_at: str
+    carried_from: str | None = Field(
+        description="for a carried approval, the patch_hash of the revision it was given for"
+    )
+    comments: list[CommentOut]
+
+
+class RevisionOut(Schema):
+    id: int
+    patch_hash: str
+    status: str
+
+
+class StaleOut(Schema):
+    current_version: int
+    rebase: str = Field(description='"clean" or "conflict"')
+
+
+class RebaseOut(Schema):
+    base_version: int
+    patch: str
+    same_change: bool
 
 
 class ProposalOut(Schema):
@@ -47,8 +74,12 @@ class ProposalOut(Schema):
     patch_type: str
     base_version: int
     applied_version: int | None
+    change: int
+    revision: int
+    revisions: list[RevisionOut]
     tests: list[TestOut]
     reviews: list[ReviewOut]
+    stale: StaleOut | None
 
 
 class ProposalSummary(Schema):

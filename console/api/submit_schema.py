@@ -54,6 +54,12 @@ _ENVELOPE_SCHEMA: dict[str, Any] = {
                 },
                 "test_requirements": {"type": "array", "items": {"type": "string"}},
                 "nonce": {"type": "string", "pattern": "^[0-9a-f]{32,128}$"},
+                "revises": {
+                    "type": "string",
+                    "pattern": "^sha256:[0-9a-f]{64}$",
+                    "description": "a revision: the patch_hash of this agent's open proposal "
+                    "on the same target that it replaces (signed like every field)",
+                },
             },
         },
         "signature": {

@@ -10,8 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console.diffs import Diff
-from console.forms import DecisionForm
+from console.forms import DecisionForm, comments_from_post
+from console.revision_selectors import revisions_view
 from console.selectors import ProposalPage, gate_finished, gate_of, proposal_page
+from console.templatetags.revision_tags import and_list
 from console.views.access import Viewer, console_view, is_htmx, proposal_for, viewer_of
 from console.views.diffing import page_diff, wants_diff_partial
 from console.views.reviewing import ReviewFailed, decide, refusal_for
@@ -37,6 +39,7 @@ def _page_context(
         "refusal": refusal,
         "gate_finished": gate_finished(proposal, page.run),
         "diff": _diff_of(request, page),
+        "revs": revisions_view(proposal, user=viewer.user),
     }
 
 
@@ -65,14 +68,22 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
         return render(request, "console/proposal.html", _page_context(request, viewer, page))
 
     form = DecisionForm(request.POST)
-    if form.is_valid():
+    comments, comment_error = comments_from_post(request.POST)
+    if comment_error:
+        form.is_valid()
+        form.add_error(None, comment_error)
+        status = 400
+    elif form.is_valid():
+        # Said before the click on the page; named again after it.
+        would_stale = revisions_view(proposal, user=viewer.user).would_make_stale
         try:
-            decide(viewer=viewer, proposal=proposal, **form.cleaned_data)
+            decide(viewer=viewer, proposal=proposal, comments=comments, **form.cleaned_data)
         except ReviewFailed as exc:
             form.add_error(None, str(exc))
             status = 409
         else:
-            messages.success(request, _decision_message(proposal, form.cleaned_data["decision"]))
+            message = _decision_message(proposal, form.cleaned_data["decision"])
+            messages.success(request, message + _stale_message(would_stale))
             return redirect("proposal", proposal_id=proposal.pk)
     else:
         status = 400
@@ -82,9 +93,22 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     )
 
 
+def _stale_message(would_stale: list[Proposal]) -> str:
+    stale = Proposal.objects.filter(
+        pk__in=[other.pk for other in would_stale], status=ProposalStatus.STALE
+    ).order_by("pk")
+    names = [f"#{other.pk}" for other in stale]
+    if not names:
+        return ""
+    verb = "is" if len(names) == 1 else "are"
+    return f" {and_list(names)} {verb} now stale: their agents can rebase them."
+
+
 def _decision_message(proposal: Proposal, decision: str) -> str:
     proposal.refresh_from_db()
-    label = "Approved" if decision == "approve" else "Rejected"
+    label = {"approve": "Approved", "reject": "Rejected"}.get(decision, "Requested changes on")
+    if decision == "request_changes":
+        return f"{label} #{proposal.pk}: your review is recorded and its agent is asked for a revision."
     if proposal.status == ProposalStatus.APPLIED:
         produced = TargetVersion.objects.get(proposal=proposal)
         outcome = f"the quorum is met and the patch was applied as v{produced.version}"

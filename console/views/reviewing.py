@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from audit.access import review_refusal
 from audit.reviews import ReviewRefused, review_record
 from console.views.access import Viewer
@@ -25,6 +27,7 @@ def decide(
     reason: str,
     patch_hash: str,
     base_content_hash: str,
+    comments: list[dict[str, Any]] | None = None,
 ) -> None:
     refusal = refusal_for(viewer=viewer, proposal=proposal)
     if refusal:
@@ -37,6 +40,7 @@ def decide(
             reason=reason,
             patch_hash=patch_hash,
             base_content_hash=base_content_hash,
+            comments=comments,
         )
     except ReviewRefused as exc:
         raise ReviewFailed(str(exc)) from exc

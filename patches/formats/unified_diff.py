@@ -44,6 +44,7 @@ class _Hunk:
     old: list[str] = field(default_factory=list)  # context and removed lines, with endings
     new: list[str] = field(default_factory=list)  # context and added lines, with endings
     changed: int = 0  # the body's "-" and "+" lines
+    body: list[str] = field(default_factory=list)  # the body lines exactly as in the patch
 
     @property
     def where(self) -> str:
@@ -167,7 +168,8 @@ def parse_unified_diff(patch: str) -> list[_Hunk]:
         index += 1
         if line.startswith("@@"):
             hunk = _parse_header(line, len(hunks) + 1, index)
-            index = _read_body(hunk, lines, index)
+            start, index = index, _read_body(hunk, lines, index)
+            hunk.body = lines[start:index]
             hunks.append(hunk)
         elif not hunks:
             if line.startswith(("Binary files ", "GIT binary patch")):

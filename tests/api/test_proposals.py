@@ -55,8 +55,13 @@ def test_it_shows_an_agent_its_proposal_with_tests_and_reviews(api, agent, routi
         "patch_type": "Routing",
         "base_version": 1,
         "applied_version": None,
+        "change": proposal.pk,
+        "revision": 1,
+        "revisions": [{"id": proposal.pk, "patch_hash": proposal.patch_hash, "status": "testing"}],
         "tests": [{"name": "shape", "status": "passed", "duration_ms": 12, "output": "ok"}],
+        "stale": None,
     }
+    assert review[0]["carried_from"] is None and review[0]["comments"] == []
     assert review[0]["reviewer"] == "rita" and review[0]["decision"] == "approve"
     assert review[0]["reason"] == "Looks right." and review[0]["created_at"].endswith("Z")
 

@@ -43,6 +43,7 @@ def test_it_accepts_a_signed_proposal_and_stores_it_with_its_event_and_gate_run(
         "patch_hash": hash_of(envelope["proposal"]),
         "status": "testing",
         "url": f"/api/v1/proposals/{proposal.pk}",
+        "change": proposal.pk,
     }
     assert proposal.envelope == raw
     assert proposal.base_content_hash == TargetVersion.objects.get(version=1).content_hash
@@ -530,12 +531,12 @@ def test_a_submission_costs_the_same_few_queries_however_many_tests_it_names(
     few = queries(tested, names[1:2])
     assert queries(tested, names[1:]) == few  # no query per test named
     # The token; the target with its version; the key; both replay checks in one read; the
-    # mandatory tests; the pending count; three inserts; the log's head and its insert; and
-    # the savepoint around the store (the test runs in a transaction). PostgreSQL adds the
-    # chain's advisory lock. A target with tests adds the requested tests' read and the
-    # results' insert.
+    # mandatory tests; the pending count; three inserts; the update that makes a first
+    # proposal its own change; the log's head and its insert; and the savepoint around the
+    # store (the test runs in a transaction). PostgreSQL adds the chain's advisory lock. A
+    # target with tests adds the requested tests' read and the results' insert.
     bare = queries(bare, [])
-    assert bare == (14 if on_postgres else 13)
+    assert bare == (15 if on_postgres else 14)
     assert few == bare + 2
 
 

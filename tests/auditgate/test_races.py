@@ -114,7 +114,7 @@ def test_two_reviewers_giving_the_last_approval_at_once_apply_the_patch_exactly_
     print(f"{ROUNDS} rounds in {elapsed:.1f}s")
 
 
-def test_two_proposals_on_one_base_reaching_quorum_together_apply_once_and_reject_the_other(
+def test_two_proposals_on_one_base_reaching_quorum_together_apply_once_and_the_other_goes_stale(
     agent, rob, ruth
 ):
     target = routing_target()
@@ -127,16 +127,13 @@ def test_two_proposals_on_one_base_reaching_quorum_together_apply_once_and_rejec
         winner, loser = (
             (first, second) if first.status == ProposalStatus.APPLIED else (second, first)
         )
-        assert (winner.status, loser.status, loser.stage) == ("applied", "rejected", "apply"), (
-            outcomes
-        )
-        assert loser.reason == (
-            f"base_version {loser.base_version} is stale: target router moved to version "
-            f"{loser.base_version + 1} (applied {winner.patch_hash})"
-        )
-        assert sorted(outcomes) == [
-            "recorded", "refused: This proposal is rejected at apply; only proposals in review can be decided.",
-        ]  # fmt: skip
+        assert (winner.status, loser.status, loser.stage) == ("applied", "stale", ""), outcomes
+        stale = Event.objects.get(kind="PatchStale", proposal=loser)
+        assert stale.actor == "system:apply"
+        assert stale.payload_value["current_version"] == loser.base_version + 1
+        # The loser's approval is kept (for a rebased revision that makes the same change).
+        assert outcomes == ["recorded", "recorded"]
+        assert loser.reviews.filter(decision="approve").count() == 1
     target.refresh_from_db()
     assert target.version == 21
     assert Event.objects.filter(kind="PatchApplied").count() == 20
@@ -154,8 +151,8 @@ def test_a_gate_passing_while_an_apply_rejects_its_proposal_as_stale_does_not_de
         assert outcomes[0] == "recorded", outcomes
         assert outcomes[1] in (
             "passed",
-            f"refused: proposal {gated.pk} is rejected; this needs testing",
+            f"refused: proposal {gated.pk} is stale; this needs testing",
         ), outcomes
         gated.refresh_from_db()
-        assert (gated.status, gated.stage) == ("rejected", "apply")
+        assert (gated.status, gated.stage) == ("stale", "")
     assert chain_verifies()

@@ -184,14 +184,13 @@ def test_the_impact_table_shows_cases_whose_outcome_changes(agent, rita):
     assert "1 of 2 routing cases change route" in html
 
 
-def test_a_stale_proposal_shows_why_it_was_rejected_and_its_diff_against_its_base(
-    agent, target, rita
-):
+def test_a_stale_proposal_says_it_is_stale_and_shows_its_diff_against_its_base(agent, target, rita):
     first = in_review(agent, target)
     second = in_review(agent, target, patch=prompt_patch(target, "Other.\n"))
     _decide(client_for(rita), first, "approve")
     html = client_for(rita).get(f"/proposals/{second.pk}/").content.decode()
-    assert "base_version 1 is stale" in html
+    assert 'data-testid="proposal-status">Stale<' in html
+    assert "The target moved to v2 after this proposal was written on v1" in html
     assert 'id="diff" class="diff' in html
 
 

@@ -172,6 +172,9 @@ MATRIX: dict[str, list[Call]] = {
     "api/v1/proposals/<proposal_id>": [
         Call("GET", lambda w: f"/api/v1/proposals/{w.open_proposal.pk}", NOBODY, api=True)
     ],
+    "api/v1/proposals/<proposal_id>/rebase": [
+        Call("GET", lambda w: f"/api/v1/proposals/{w.open_proposal.pk}/rebase", NOBODY, api=True)
+    ],
     "api/v1/proposals/<proposal_id>/withdraw": [
         Call("POST", lambda w: f"/api/v1/proposals/{w.open_proposal.pk}/withdraw", NOBODY, api=True)
     ],
@@ -213,6 +216,22 @@ MATRIX: dict[str, list[Call]] = {
             ADMIN_ONLY,
             data=lambda w: _decision(w, w.owned_proposal),
         ),
+    ],
+    "proposals/<int:proposal_id>/interdiff/": [
+        Call(
+            "GET",
+            lambda w: f"/proposals/{w.open_proposal.pk}/interdiff/",
+            frozenset({"reviewer", "admin"}),
+        ),
+        Call("GET", lambda w: f"/proposals/{w.owned_proposal.pk}/interdiff/", ADMIN_ONLY),
+    ],
+    "proposals/<int:proposal_id>/interdiff/<int:old>..<int:new>/": [
+        Call(
+            "GET",
+            lambda w: f"/proposals/{w.open_proposal.pk}/interdiff/1..1/",
+            frozenset({"reviewer", "admin"}),
+        ),
+        Call("GET", lambda w: f"/proposals/{w.owned_proposal.pk}/interdiff/1..1/", ADMIN_ONLY),
     ],
     "proposals/<int:proposal_id>/gate/": [
         Call(
