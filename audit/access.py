@@ -102,3 +102,17 @@ def revert_refusal(*, user: Any, target: Target) -> str | None:
             "may review proposals", "may propose reverts"
         )
     return None
+
+
+def label_move_refusal(*, user: Any, target: Target) -> str | None:
+    """Why this user may not request or approve moves of this target's labels, or None: the
+    people who review its proposals (agents never: they have no user)."""
+    refusal = _account_refusal(user)
+    if refusal:
+        return refusal.replace("review proposals", "move labels")
+    refusal = _is_reviewer_of(user, target)
+    if refusal:
+        return refusal.replace("may review it", "may move its labels").replace(
+            "may review proposals", "may move labels"
+        )
+    return None

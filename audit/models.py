@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from patches.models import Proposal
+from patches.models import Label, Proposal
 
 
 class Checkpoint(models.Model):
@@ -101,3 +101,63 @@ class ReviewComment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.position} of review {self.review_id}"
+
+
+class LabelMoveStatus(models.TextChoices):
+    WAITING = "waiting"
+    MOVED = "moved"
+
+
+class LabelMoveRequest(models.Model):
+    """A reviewed label move (promotion, rollback, rollout step), waiting for its quorum."""
+
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="move_requests")
+    to_version = models.PositiveIntegerField()
+    percent = models.PositiveSmallIntegerField(default=100)
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="label_move_requests"
+    )
+    approvals_required = models.PositiveSmallIntegerField()
+    # The label's state the requester saw: approvals count only while the label still has it.
+    base_version = models.PositiveIntegerField()
+    base_from_version = models.PositiveIntegerField(null=True, blank=True)
+    base_percent = models.PositiveSmallIntegerField(default=100)
+    status = models.CharField(
+        max_length=7, choices=LabelMoveStatus.choices, default=LabelMoveStatus.WAITING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["label", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="label_move_reason_required"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"move {self.label_id} to v{self.to_version} ({self.status})"
+
+
+class LabelMoveApproval(models.Model):
+    request = models.ForeignKey(
+        LabelMoveRequest, on_delete=models.PROTECT, related_name="approvals"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="label_move_approvals"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "reviewer"], name="one_label_approval_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"approval by {self.reviewer_id} of move {self.request_id}"

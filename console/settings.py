@@ -168,6 +168,11 @@ API_MAX_JSON_DEPTH = envint("API_MAX_JSON_DEPTH", 32, minimum=4)
 API_MAX_TEST_REQUIREMENTS = envint("API_MAX_TEST_REQUIREMENTS", 32, minimum=1)
 API_MAX_REASONING_CHARS = envint("API_MAX_REASONING_CHARS", 20_000, minimum=100)
 API_MAX_PENDING_PER_AGENT = envint("API_MAX_PENDING_PER_AGENT", 50, minimum=1)
+# POST /api/v1/targets/{name}/observed: reports per agent per window, instances per agent and
+# target (docs/labels.md).
+OBSERVED_RATE_LIMIT = envint("OBSERVED_RATE_LIMIT", 600, minimum=1)
+OBSERVED_RATE_WINDOW_S = envint("OBSERVED_RATE_WINDOW_S", 60, minimum=1)
+OBSERVED_MAX_INSTANCES = envint("OBSERVED_MAX_INSTANCES", 10_000, minimum=1)
 # The most bytes of UTF-8 a patch may make a target's content (JSON: its canonical text), and
 # copy in all (JSON Patch `copy`); the refusal names it. At most the formats' own ceiling,
 # which applying and the proposal page keep, so a lower door limit never blocks an apply.

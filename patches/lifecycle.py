@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from patches.canonical import sha256_hash
 from patches.formats import content_hash
+from patches.labels import labels_follow_apply, on_apply_labels
 from patches.log import event_append
 from patches.models import (
     OPEN_STATUSES,
@@ -264,6 +265,9 @@ def _write_next_version(
     proposal.status = ProposalStatus.APPLIED
     proposal.decided_at = timezone.now()
     proposal.save(update_fields=["status", "decided_at", "updated_at"])
+    # The labels this apply moves, named in PatchApplied and each moved by its own LabelMoved
+    # right after it (patches.labels; docs/labels.md).
+    labels_moved = on_apply_labels(target)
     event_append(
         kind="PatchApplied",
         actor=actor,
@@ -276,9 +280,11 @@ def _write_next_version(
             "content_hash": new_version.content_hash,
             "base_version": signed["base_version"],
             "proposal": proposal.pk,
+            "labels_moved": labels_moved,
         },
         proposal=proposal,
     )
+    labels_follow_apply(target=target, proposal=proposal, names=labels_moved, actor=actor)
     _mark_stale(target=target, applied=proposal)
     return new_version
 

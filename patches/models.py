@@ -10,6 +10,10 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+# Labels and fleet reports live in their own module; importing them here registers them.
+from patches.label_models import Label as Label
+from patches.label_models import Observation as Observation
+from patches.label_models import default_on_apply
 from patches.patch_types import PATCH_TYPE_NAMES, patch_type_spec
 
 # The choices come from the registry (PatchType.PROMPT == "Prompt", …), so a new type is added
@@ -46,6 +50,12 @@ class Target(models.Model):
     )
     # The current version number; changed only by the apply service under a row lock.
     version = models.PositiveIntegerField(default=1)
+    # The labels an apply moves to the new version (patches.labels); any other move is reviewed.
+    on_apply = models.JSONField(
+        default=default_on_apply,
+        blank=True,
+        help_text='Labels an applied patch moves to the new version, e.g. ["production"].',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,6 +10,8 @@ from django.db import transaction
 
 from patches.audit_rules import AuditRulesError, audit_rules_validate
 from patches.formats import Applied, apply_patch, check_patch, content_hash, normalize_content
+from patches.label_models import default_on_apply
+from patches.labels import LabelError, genesis_labels, on_apply_check
 from patches.log import event_append
 from patches.models import Target, TargetVersion, TestDefinition
 from patches.patch_types import UnknownPatchType, patch_type_spec
@@ -30,6 +32,7 @@ def target_create(
     tests: Sequence[str] = (),
     description: str = "",
     audit_rules: dict[str, Any] | None = None,
+    on_apply: Sequence[str] | None = None,
 ) -> Target:
     try:
         patch_type_spec(patch_type)  # refuse an unknown type before any other check
@@ -42,6 +45,10 @@ def target_create(
     try:
         audit_rules_validate(audit_rules or {})
     except AuditRulesError as exc:
+        raise TargetError(str(exc)) from exc
+    try:
+        on_apply = on_apply_check(default_on_apply() if on_apply is None else on_apply)
+    except LabelError as exc:
         raise TargetError(str(exc)) from exc
     definitions = list(TestDefinition.objects.filter(name__in=tests))
     missing = sorted(set(tests) - {d.name for d in definitions})
@@ -57,11 +64,13 @@ def target_create(
             description=description,
             audit_rules=audit_rules or {},
             version=1,
+            on_apply=on_apply,
         )
         target.mandatory_tests.set(definitions)
         genesis = TargetVersion.objects.create(
             target=target, version=1, content=stored, content_hash=content_hash(stored)
         )
+        labels = genesis_labels(target)
         event_append(
             kind="TargetCreated",
             actor=actor,
@@ -72,6 +81,8 @@ def target_create(
                 "content_hash": genesis.content_hash,
                 "required_approvals": required_approvals,
                 "mandatory_tests": sorted(d.name for d in definitions),
+                "labels": labels,
+                "on_apply": on_apply,
             },
         )
     return target

@@ -36,6 +36,7 @@ _KINDS = [
     ProblemKind("not-found", 404, "Not found"),
     ProblemKind("unknown-target", 404, "Unknown target"),
     ProblemKind("revises-not-found", 404, "revises names no proposal of this agent"),
+    ProblemKind("unknown-label", 404, "Unknown label"),
     ProblemKind("method-not-allowed", 405, "Method not allowed"),
     ProblemKind("replayed-nonce", 409, "Nonce already used"),
     ProblemKind("replayed-patch", 409, "Proposal already submitted"),
@@ -53,6 +54,7 @@ _KINDS = [
     ProblemKind("patch-does-not-apply", 422, "Patch does not parse or apply"),
     ProblemKind("revises-other-target", 422, "revises names a proposal on another target"),
     ProblemKind("too-many-pending", 429, "Too many open proposals"),
+    ProblemKind("too-many-reports", 429, "Too many observed reports"),
     ProblemKind("internal-error", 500, "Internal error"),
     ProblemKind("service-unavailable", 503, "Service temporarily unavailable"),
 ]

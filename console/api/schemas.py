@@ -97,6 +97,9 @@ class TargetSummary(Schema):
     patch_type: str
     version: int
     content_hash: str
+    labels: dict[str, int] = Field(
+        description="label name → the version it points to (a rollout's to_version)"
+    )
 
 
 class TargetOut(Schema):
@@ -105,6 +108,29 @@ class TargetOut(Schema):
     version: int
     content: Any = Field(description="a string for Prompt targets, the JSON value for the others")
     content_hash: str
+
+
+class Rollout(Schema):
+    from_version: int
+    to_version: int
+    percent: int
+    bucket: int = Field(description="this instance's bucket: it gets to_version when below percent")
+
+
+class TargetLabelledOut(TargetOut):
+    label: str
+    rollout: Rollout | None
+
+
+class ObservedIn(Schema):
+    instance: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
+    content_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    label: str = Field(
+        default="production",
+        max_length=50,
+        pattern=r"^[-a-zA-Z0-9_]+$",
+        description="the label this instance reads (an extension of the contract's body)",
+    )
 
 
 class EventOut(Schema):

@@ -20,12 +20,14 @@ def test_it_lists_targets_with_their_current_version_and_hash(api, routing):
             "patch_type": "Routing",
             "version": 1,
             "content_hash": TargetVersion.objects.get(target=routing).content_hash,
+            "labels": {"production": 1},
         },
         {
             "name": "system_prompt",
             "patch_type": "Prompt",
             "version": 1,
             "content_hash": prompt_hash,
+            "labels": {"production": 1},
         },
     ]
 
@@ -62,6 +64,7 @@ def test_it_serves_an_earlier_version(api, routing):
     )
     routing.version = 2
     routing.save()
+    routing.labels.filter(name="production").update(version=2)  # as an apply moves it
     first = api.get("/targets/router/versions/1").json()
     assert first["version"] == 1 and first["content"] == ROUTING
     assert api.get("/targets/router").json()["content"] == newer
