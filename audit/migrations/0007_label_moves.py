@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0005_no_purge_permit"),
+        ("audit", "0006_review_revisions"),
         ("patches", "0007_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

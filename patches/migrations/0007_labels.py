@@ -28,7 +28,7 @@ def production_labels(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patches", "0005_target_offered_tests_agent_scopes"),
+        ("patches", "0006_revisions"),
     ]
 
     operations = [
