@@ -75,6 +75,14 @@ class UnknownTarget(ApiError):
     slug = "unknown-target"
 
 
+class RevisesNotFound(ApiError):
+    slug = "revises-not-found"
+
+
+class UnknownLabel(ApiError):
+    slug = "unknown-label"
+
+
 class MethodNotAllowed(ApiError):
     slug = "method-not-allowed"
 
@@ -96,8 +104,16 @@ class NotWithdrawable(ApiError):
     slug = "not-withdrawable"
 
 
+class RevisesNotOpen(ApiError):
+    slug = "revises-not-open"
+
+
 class RebaseConflict(ApiError):
     slug = "rebase-conflict"
+
+
+class NotStale(ApiError):
+    slug = "not-stale"
 
 
 # 413 / 415 / 422
@@ -129,9 +145,17 @@ class PatchDoesNotApply(ApiError):
     slug = "patch-does-not-apply"
 
 
+class RevisesOtherTarget(ApiError):
+    slug = "revises-other-target"
+
+
 # 429 / 5xx
 class TooManyPending(ApiError):
     slug = "too-many-pending"
+
+
+class TooManyReports(ApiError):
+    slug = "too-many-reports"
 
 
 class InternalError(ApiError):
@@ -153,12 +177,16 @@ PROBLEM_CLASSES: dict[str, type[ApiError]] = {
         RevokedKey,
         NotFound,
         UnknownTarget,
+        RevisesNotFound,
+        UnknownLabel,
         MethodNotAllowed,
         ReplayedNonce,
         ReplayedPatch,
         StaleBase,
         NotWithdrawable,
+        RevisesNotOpen,
         RebaseConflict,
+        NotStale,
         PayloadTooLarge,
         UnsupportedMediaType,
         MalformedEnvelope,
@@ -166,7 +194,9 @@ PROBLEM_CLASSES: dict[str, type[ApiError]] = {
         PatchTypeMismatch,
         UnknownTest,
         PatchDoesNotApply,
+        RevisesOtherTarget,
         TooManyPending,
+        TooManyReports,
         InternalError,
         ServiceUnavailable,
     )

@@ -100,9 +100,12 @@ class TargetReader:
             raise ValueError("ttl must be >= 0 seconds")
         if report_observed and not instance:
             raise ValueError("report_observed needs the instance name to report under")
-        self.client = AgentClient(
-            url=url, token=token, transport=retrying(transport or urllib_transport(), backoff)
-        )
+        raw = transport or urllib_transport()
+        self.client = AgentClient(url=url, token=token, transport=retrying(raw, backoff))
+        # Reports go out once, without retries: a report that waits out a 429 would hold up
+        # the read it follows, and the next read sends a fresh one anyway.
+        once = Backoff(attempts=1)
+        self._telemetry = AgentClient(url=url, token=token, transport=retrying(raw, once))
         self.instance = instance
         self.ttl = ttl
         self.copies = LastGoodCopies(cache_dir)
@@ -159,15 +162,24 @@ class TargetReader:
         """Just the content of get_target(name, **options)."""
         return self.get_target(name, **options).content
 
-    def observed(self, name: str, content_hash: str, *, instance: str | None = None) -> None:
-        """Tell the console which content this instance runs now (POST …/observed)."""
+    def observed(
+        self,
+        name: str,
+        content_hash: str,
+        *,
+        instance: str | None = None,
+        label: str | None = None,
+    ) -> None:
+        """Tell the console which content this instance runs now (POST …/observed); `label`
+        (default: production) is the label the instance reads, for the fleet view's drift."""
         instance = instance or self.instance
         if not instance:
             raise ValueError("observed needs an instance name")
-        self.client._call(
-            "POST",
-            f"/targets/{urllib.parse.quote(name, safe='')}/observed",
-            _json({"instance": instance, "content_hash": content_hash}),
+        report: dict[str, str] = {"instance": instance, "content_hash": content_hash}
+        if label:
+            report["label"] = label
+        self._telemetry._call(
+            "POST", f"/targets/{urllib.parse.quote(name, safe='')}/observed", _json(report)
         )
 
     def invalidate(self, name: str | None = None) -> None:
@@ -218,7 +230,7 @@ class TargetReader:
         ):
             return
         try:
-            self.observed(copy.name, copy.content_hash, instance=instance)
+            self.observed(copy.name, copy.content_hash, instance=instance, label=copy.label)
         except (Unreachable, ApiError) as exc:
             # Telemetry: a lost report must never cost the agent its read.
             logger.warning("could not report observed %s: %s", copy.name, exc)

@@ -10,12 +10,16 @@ import urllib.error
 import pytest
 from django.test import Client
 
-from patches.client.cache import LastGoodCopies, content_hash_of
-from patches.client.problems import NotFound, Unauthorized, Unreachable
+from audit.reviews import review_record
+from patches.client import AgentClient
+from patches.client.cache import LastGoodCopies
+from patches.client.problems import NotFound, Unauthorized, UnknownLabel, Unreachable
 from patches.client.retry import Backoff
 from patches.client.sdk import TargetReader
-from patches.models import TargetVersion
-from tests.factories import PROMPT, ROUTING, make_agent, make_target
+from patches.label_models import Observation
+from patches.labels import label_create
+from patches.models import Proposal
+from tests.factories import PROMPT, ROUTING, make_agent, make_reviewer, make_target
 from tests.patches.test_client import django_transport
 
 NO_WAIT = Backoff(attempts=2, first=0.0, longest=0.0, sleep=lambda s: None)
@@ -90,19 +94,40 @@ def test_after_the_ttl_it_revalidates_with_if_none_match_and_a_304_keeps_the_cop
     assert len(console.seen) == 2
 
 
-def test_a_new_version_is_fetched_when_the_etag_no_longer_matches(agent, prompt, tmp_path):
+def apply_through_review(agent, name, new_content, capture):
+    """Propose with the agent's client and have a reviewer approve it: the target moves."""
+    client = AgentClient(url="http://testserver", token=agent.token, transport=Counted())
+    with capture(execute=True):
+        submitted = client.propose(
+            private_key=agent.private_key,
+            target=name,
+            new_content=new_content,
+            reasoning="Customers asked for shorter answers in the last survey.",
+        )
+    proposal = Proposal.objects.get(pk=submitted["id"])
+    assert proposal.status == "in_review", proposal.reason
+    with capture(execute=True):
+        review_record(
+        proposal=proposal, reviewer=make_reviewer("rob"), decision="approve", reason="Fine.",
+        patch_hash=proposal.patch_hash, base_content_hash=proposal.base_content_hash,
+    )  # fmt: skip
+    proposal.refresh_from_db()
+    assert proposal.status == "applied", (proposal.approvals_required, proposal.reason)
+
+
+def test_a_new_version_is_fetched_when_the_etag_no_longer_matches(
+    agent, prompt, tmp_path, django_capture_on_commit_callbacks
+):
     console, clock = Counted(), Clock()
     reader = reader_for(agent, tmp_path, console, clock=clock, ttl=60)
     reader.get_target("system_prompt")
-    # A second genesis-like version, as apply would write it (the API serves target.version).
-    TargetVersion.objects.create(
-        target=prompt, version=2, content="new text\n", content_hash=content_hash_of("new text\n"),
-    )  # fmt: skip
-    prompt.version = 2
-    prompt.save(update_fields=["version"])
+    apply_through_review(
+        agent, "system_prompt", PROMPT + "Be brief.\n", django_capture_on_commit_callbacks
+    )
     clock.now += 61
     fresh = reader.get_target("system_prompt")
-    assert (fresh.source, fresh.version, fresh.content) == ("console", 2, "new text\n")
+    assert (fresh.source, fresh.version, fresh.content) == ("console", 2, PROMPT + "Be brief.\n")
+    assert fresh.label == "production"
 
 
 def test_json_targets_come_as_values_and_their_disk_copy_verifies(agent, tmp_path, db):
@@ -179,14 +204,78 @@ def test_errors_that_an_operator_must_fix_are_raised_not_hidden_by_a_copy(agent,
         wrong.get_target("system_prompt", fallback="x")
 
 
-def test_label_and_instance_are_sent_as_query_parameters(agent, prompt, tmp_path):
+def test_a_label_is_read_for_the_readers_instance(agent, prompt, tmp_path):
+    label_create(target=prompt, name="canary", actor="user:test")
     console = Counted()
     reader = reader_for(agent, tmp_path, console, instance="worker 3")
-    reader.get_target("system_prompt", label="production")
+    copy = reader.get_target("system_prompt", label="canary")
     _, url, _ = console.seen[0]
-    assert url.endswith("/api/v1/targets/system_prompt?label=production&instance=worker+3")
+    assert url.endswith("/api/v1/targets/system_prompt?label=canary&instance=worker+3")
+    assert (copy.label, copy.version, copy.rollout) == ("canary", 1, None)
+    # Each (label, instance) is its own copy, in memory and on disk.
+    assert reader.get_target("system_prompt").label == "production"
+    assert len(list((tmp_path / "copies").iterdir())) == 2
+
+
+def test_an_unknown_label_is_raised_not_hidden_by_the_fallback(agent, prompt, tmp_path):
+    with pytest.raises(UnknownLabel):
+        reader_for(agent, tmp_path, Counted()).get_target(
+            "system_prompt", label="nope", fallback="x"
+        )
 
 
 def test_observed_reports_need_an_instance_name(agent, tmp_path):
     with pytest.raises(ValueError, match="instance"):
         reader_for(agent, tmp_path, Counted(), report_observed=True)
+
+
+def test_observed_is_reported_once_per_content_and_again_after_observed_every(
+    agent, prompt, tmp_path
+):
+    console, clock = Counted(), Clock()
+    sent: list[dict] = []
+
+    def recording(method, url, headers, body):
+        if method == "POST":
+            sent.append({"url": url, **json.loads(body)})
+        return console(method, url, headers, body)
+
+    reader = reader_for(
+        agent, tmp_path, recording, clock=clock, ttl=10, instance="worker-1",
+        report_observed=True, observed_every=100,
+    )  # fmt: skip
+    first = reader.get_target("system_prompt")
+    clock.now += 11
+    reader.get_target("system_prompt")  # revalidated, same content, within observed_every
+    clock.now += 100
+    reader.get_target("system_prompt")  # the fleet page's "last seen" needs a new report
+    assert (
+        sent
+        == [
+            {
+                "url": "http://testserver/api/v1/targets/system_prompt/observed",
+                "instance": "worker-1",
+                "content_hash": first.content_hash,
+                "label": "production",
+            }
+        ]
+        * 2
+    )
+    seen = Observation.objects.get()
+    assert (seen.agent, seen.target, seen.instance, seen.content_hash, seen.label) == (
+        agent.agent, prompt, "worker-1", first.content_hash, "production",
+    )  # fmt: skip
+
+
+def test_a_failed_observed_report_never_costs_the_agent_its_read(agent, prompt, tmp_path):
+    console = Counted()
+
+    def no_reports(method, url, headers, body):
+        return (
+            down(method, url, headers, body)
+            if method == "POST"
+            else console(method, url, headers, body)
+        )
+
+    reader = reader_for(agent, tmp_path, no_reports, instance="worker-1", report_observed=True)
+    assert reader.get_target("system_prompt").content == PROMPT
