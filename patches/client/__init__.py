@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from patches.client.problems import ApiError as ApiError
 from patches.client.problems import problem_error
 
-DECIDED = frozenset({"applied", "rejected", "withdrawn"})
+DECIDED = frozenset({"applied", "rejected", "withdrawn", "superseded"})  # terminal statuses
 NO_NEWLINE = "\\ No newline at end of file"
 
 

@@ -16,11 +16,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
+from audit.reviews import review_record
 from patches.canonical import canonical
 from patches.client.__main__ import main
 from patches.models import Proposal
 from patches.signing import verify
-from tests.factories import PROMPT, ROUTING, make_agent, make_target
+from tests.factories import PROMPT, ROUTING, make_agent, make_reviewer, make_target
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_PROMPT = PROMPT.replace("Answer politely.", "Answer politely and ask for the order number.")
@@ -214,3 +215,132 @@ def test_the_mcp_command_refuses_to_start_without_its_configuration(monkeypatch,
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(SystemExit, match="set PATCH_CONSOLE_URL, PATCH_CONSOLE_TOKEN"):
         main(["mcp"])
+
+
+REASON_1 = "Customers give the order number late; asking for it first saves a round trip."
+REASON_2 = "As asked in review: the order number request is now its own line and in bold."
+
+
+def request_changes(proposal: Proposal, reviewer: Any, comments: list[dict[str, Any]]) -> None:
+    """What a reviewer's Request changes form records (the console's own service)."""
+    proposal.refresh_from_db()
+    review_record(
+        proposal=proposal,
+        reviewer=reviewer,
+        decision="request_changes",
+        reason="Make the order number stand out.",
+        patch_hash=proposal.patch_hash,
+        base_content_hash=proposal.base_content_hash,
+        comments=comments,
+    )
+
+
+def test_an_agent_revises_after_a_reviewer_requests_changes_and_then_withdraws(agent_setup):
+    persona, params = agent_setup
+    rita = make_reviewer("rita")
+    revised_text = PROMPT.replace(
+        "Answer politely.", "Answer politely.\n**Ask for the order number.**"
+    )
+
+    async def drive() -> None:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            await session.call_tool("read_target", {"name": "system_prompt"})
+            first = result_of(
+                await session.call_tool(
+                    "propose_patch",
+                    {"target": "system_prompt", "content": NEW_PROMPT, "reasoning": REASON_1},
+                )
+            )
+            comment = {"anchor": {"side": "new", "line": 2}, "body": "Put this on its own line."}
+            request_changes(Proposal.objects.get(pk=first["id"]), rita, [comment])
+
+            status = result_of(await session.call_tool("proposal_status", {"id": first["id"]}))
+            assert status["status"] == "changes_requested"
+            (review,) = status["reviews"]
+            assert (review["reviewer"], review["decision"]) == ("rita", "request_changes")
+            assert review["reason"] == "Make the order number stand out."
+            assert review["comments"] == [comment]
+
+            revision = result_of(
+                await session.call_tool(
+                    "revise_proposal",
+                    {"id": first["id"], "content": revised_text, "reasoning": REASON_2},
+                )
+            )
+            stored = Proposal.objects.get(pk=revision["id"])
+            envelope = json.loads(stored.envelope)
+            assert envelope["proposal"]["revises"] == first["patch_hash"]
+            (signature,) = stored.signatures.select_related("key")
+            assert signature.key.key_id == persona.key_id
+            verify(bytes.fromhex(signature.key.public_key), envelope["proposal"], signature.value)
+            assert stored.patch_hash == revision["patch_hash"]
+
+            followed = result_of(await session.call_tool("proposal_status", {"id": stored.pk}))
+            assert (followed["status"], followed["change"], followed["revision"]) == (
+                "in_review", first["id"], 2,
+            )  # fmt: skip
+            assert [r["status"] for r in followed["revisions"]] == ["superseded", "in_review"]
+
+            withdrawn = result_of(await session.call_tool("withdraw_proposal", {"id": stored.pk}))
+            assert withdrawn["status"] == "withdrawn"
+            closed = error_of(
+                await session.call_tool(
+                    "revise_proposal",
+                    {"id": first["id"], "content": NEW_PROMPT, "reasoning": REASON_2},
+                )
+            )
+            assert closed.startswith(f"proposal {first['id']} is superseded")
+
+    anyio.run(drive)
+    statuses = dict(Proposal.objects.values_list("revision", "status"))
+    assert statuses == {1: "superseded", 2: "withdrawn"}
+
+
+def test_a_stale_proposal_is_revised_from_the_consoles_rebase_when_no_content_is_given(
+    agent_setup,
+):
+    _, params = agent_setup
+    rita = make_reviewer("rita")
+    # Far apart lines, so the second change still applies once the first moved the target.
+    lines = "".join(f"Rule {n}: be precise.\n" for n in range(1, 21))
+    make_target(name="rules", content=lines)
+    first_line = lines.replace("Rule 2: be precise.", "Rule 2: be precise and kind.")
+    last_line = lines.replace("Rule 18: be precise.", "Rule 18: be brief.")
+
+    async def drive() -> None:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            applied = result_of(
+                await session.call_tool(
+                    "propose_patch",
+                    {"target": "rules", "content": first_line, "reasoning": REASON_1},
+                )
+            )
+            waiting = result_of(
+                await session.call_tool(
+                    "propose_patch",
+                    {"target": "rules", "content": last_line, "reasoning": REASON_1},
+                )
+            )
+            proposal = Proposal.objects.get(pk=applied["id"])
+            review_record(
+                proposal=proposal, reviewer=rita, decision="approve", reason="Kinder, good.",
+                patch_hash=proposal.patch_hash, base_content_hash=proposal.base_content_hash,
+            )  # fmt: skip
+
+            status = result_of(await session.call_tool("proposal_status", {"id": waiting["id"]}))
+            assert status["status"] == "stale"
+            assert status["stale"] == {"current_version": 2, "rebase": "clean"}
+
+            rebased = result_of(
+                await session.call_tool(
+                    "revise_proposal", {"id": waiting["id"], "reasoning": REASON_1}
+                )
+            )
+            assert rebased["base_version"] == 2
+            revision = Proposal.objects.get(pk=rebased["id"])
+            assert revision.status == "in_review" and revision.base_version == 2
+            assert json.loads(revision.envelope)["proposal"]["revises"] == waiting["patch_hash"]
+
+    anyio.run(drive)
