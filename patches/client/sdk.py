@@ -151,7 +151,10 @@ class TargetReader:
             source = "revalidated"
         else:
             body = answer.json()
-            self.copies.save(name, label, instance, body)
+            try:
+                self.copies.save(name, label, instance, body)
+            except OSError as exc:  # a full or read-only disk costs the fallback, not the read
+                logger.warning("could not keep the last good copy of %s: %s", name, exc)
             source = "console"
         self._held[key] = _Held(body, answer.headers.get("etag") or _etag(body), now + self.ttl)
         copy = TargetCopy.of(body, source)

@@ -279,3 +279,13 @@ def test_a_failed_observed_report_never_costs_the_agent_its_read(agent, prompt, 
 
     reader = reader_for(agent, tmp_path, no_reports, instance="worker-1", report_observed=True)
     assert reader.get_target("system_prompt").content == PROMPT
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_the_copy_not_the_read(agent, prompt, tmp_path):
+    blocked = tmp_path / "copies"
+    blocked.write_text("a file where the folder should be")
+    reader = TargetReader(
+        url="http://testserver", token=agent.token, cache_dir=blocked, transport=Counted(),
+        backoff=NO_WAIT,
+    )  # fmt: skip
+    assert reader.get_target("system_prompt").content == PROMPT
