@@ -7,7 +7,7 @@ from typing import Any
 
 from patches.canonical import JSONInputError, hash_of, parse_json
 from patches.formats import PatchError, content_hash
-from patches.models import Event, Proposal, Target, TargetVersion
+from patches.models import Event, Proposal, ProposalStatus, Target, TargetVersion
 from patches.targets import target_patch_apply
 
 
@@ -94,6 +94,11 @@ class _TargetReplay:
         if proposal is None:
             raise ReplayMismatch(
                 name, version, f"no proposal has patch_hash {applied['patch_hash']}"
+            )
+        if proposal.status == ProposalStatus.SUPERSEDED:
+            # A revision replaced it: it can never have applied (docs/revisions.md).
+            raise ReplayMismatch(
+                name, version, f"proposal {proposal.pk} is superseded but the log applies it"
             )
         try:
             result = target_patch_apply(

@@ -14,6 +14,7 @@ from audit.models import Checkpoint, Finding, Review, Severity
 from console.views.access import Viewer, visible_proposals, visible_targets
 from patches.formats import PatchError
 from patches.models import (
+    OPEN_STATUSES,
     Agent,
     Event,
     Proposal,
@@ -252,9 +253,7 @@ def target_rows(viewer: Viewer) -> QuerySet[Any]:
         visible_targets(viewer)
         .annotate(
             content_hash=Subquery(current.values("content_hash")[:1]),
-            open_proposals=_count_of(
-                Proposal.objects.filter(status__in=["testing", "in_review"]), "target"
-            ),
+            open_proposals=_count_of(Proposal.objects.filter(status__in=OPEN_STATUSES), "target"),
         )
         .order_by("name")
     )

@@ -7,6 +7,11 @@ from console.views import agents, events, inbox, proposal, revisions, targets
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("proposals/<int:proposal_id>/", proposal.proposal_detail, name="proposal"),
+    path(
+        "proposals/<int:proposal_id>/requests/<int:review_id>/withdraw/",
+        revisions.change_request_withdraw_view,
+        name="change-request-withdraw",
+    ),
     path("proposals/<int:proposal_id>/gate/", proposal.proposal_gate, name="proposal-gate"),
     path(
         "proposals/<int:proposal_id>/interdiff/",

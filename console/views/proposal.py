@@ -40,6 +40,7 @@ def _page_context(
         "gate_finished": gate_finished(proposal, page.run),
         "diff": _diff_of(request, page),
         "revs": revisions_view(proposal, user=viewer.user),
+        "viewer_is_admin": viewer.is_admin,
     }
 
 

@@ -1,14 +1,23 @@
-"""The interdiff of a change: what one revision's result changes against another's."""
+"""A change's pages: the interdiff between two revisions, and an admin withdrawing a request."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from audit.models import Review
+from audit.revisions import RequestWithdrawRefused, change_request_withdraw
 from console.selectors import candidate_of
-from console.views.access import console_view, proposal_for, viewer_of, visible_proposals
+from console.views.access import (
+    admin_view,
+    console_view,
+    proposal_for,
+    viewer_of,
+    visible_proposals,
+)
 from console.views.diffing import page_diff, wants_diff_partial
 
 MAX_REVISION = 2**31 - 1
@@ -60,3 +69,27 @@ def proposal_interdiff_revisions(
         "error": before.error or after.error,
     }
     return render(request, "console/interdiff.html", context)
+
+
+@require_POST
+@admin_view
+def change_request_withdraw_view(
+    request: HttpRequest, proposal_id: int, review_id: int
+) -> HttpResponse:
+    """An admin lifts a request_changes (with a reason); the change may then apply."""
+    viewer = viewer_of(request)
+    proposal = proposal_for(viewer, proposal_id)
+    review = Review.objects.filter(pk=review_id, proposal=proposal).first()
+    if review is None:
+        raise Http404("no such review on this proposal")
+    try:
+        change_request_withdraw(
+            review=review, admin=viewer.user, reason=request.POST.get("reason", "")[:10_000]
+        )
+    except RequestWithdrawRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"The change request of {review.reviewer.get_username()} is withdrawn."
+        )
+    return redirect("proposal", proposal_id=proposal.pk)

@@ -28,7 +28,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from patches.client.problems import ApiError as ApiError
 from patches.client.problems import problem_error
 
-DECIDED = frozenset({"applied", "rejected", "withdrawn", "superseded"})  # terminal statuses
+DECIDED = frozenset({"applied", "rejected", "withdrawn", "superseded"})
+# Open, but waiting for the agent: a reviewer asked for changes, or the target moved (rebase).
+NEEDS_REVISION = frozenset({"changes_requested", "stale"})
 NO_NEWLINE = "\\ No newline at end of file"
 
 
@@ -93,8 +95,10 @@ def make_proposal(
     reasoning: str,
     test_requirements: list[str] | None = None,
     nonce: str | None = None,
+    revises: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The proposal to sign; `revises` (a patch_hash) makes it a revision of that proposal."""
+    proposal = {
         "patch_type": patch_type,
         "target": target,
         "base_version": base_version,
@@ -103,6 +107,9 @@ def make_proposal(
         "test_requirements": list(test_requirements or []),
         "nonce": nonce or new_nonce(),
     }
+    if revises is not None:
+        proposal["revises"] = revises
+    return proposal
 
 
 def sign_proposal(private_key: Ed25519PrivateKey, proposal: dict[str, Any]) -> dict[str, Any]:
@@ -242,17 +249,29 @@ class AgentClient:
     def status(self, proposal_id: int) -> dict[str, Any]:
         return self._call("GET", f"/proposals/{proposal_id}").json()  # type: ignore[no-any-return]
 
+    def proposal_status(self, proposal_id: int) -> dict[str, Any]:
+        """GET /api/v1/proposals/{id} as the API answers it: status, reviews with their
+        comments and carried_from, revisions, and `stale` with the rebase state."""
+        return self.status(proposal_id)
+
+    def rebase(self, proposal_id: int) -> dict[str, Any]:
+        """{base_version, patch, same_change}: the stale proposal's change re-made against the
+        target's current version; ApiError 409 `rebase-conflict` (problem["conflicts"]) when
+        it no longer applies there."""
+        return self._call("GET", f"/proposals/{proposal_id}/rebase").json()  # type: ignore[no-any-return]
+
     def withdraw(self, proposal_id: int) -> dict[str, Any]:
         return self._call("POST", f"/proposals/{proposal_id}/withdraw", b"").json()  # type: ignore[no-any-return]
 
     def wait(
         self, proposal_id: int, *, timeout: float = 600.0, first: float = 0.5, longest: float = 15.0
     ) -> dict[str, Any]:
-        """Poll until applied, rejected or withdrawn, backing off from `first` to `longest` s."""
+        """Poll until decided (applied, rejected, withdrawn, superseded) or waiting for the
+        agent (changes_requested, stale), backing off from `first` to `longest` s."""
         waited, interval = 0.0, first
         while True:
             state = self.status(proposal_id)
-            if state["status"] in DECIDED:
+            if state["status"] in DECIDED or state["status"] in NEEDS_REVISION:
                 return state
             if waited >= timeout:
                 raise TimeoutError(
@@ -284,8 +303,11 @@ class AgentClient:
         patch: str | None = None,
         new_content: Any = None,
         test_requirements: list[str] | None = None,
+        revises: str | None = None,
+        base_version: int | None = None,
     ) -> dict[str, Any]:
-        """Fetch the current target, make the patch (unless given), sign it and submit it."""
+        """Fetch the current target, make the patch (unless given), sign it and submit it;
+        `revises` (a patch_hash) submits it as a revision of that proposal."""
         current, _ = self.target(target)
         assert current is not None
         if patch is None:
@@ -298,9 +320,56 @@ class AgentClient:
         proposal = make_proposal(
             target=target,
             patch_type=current["patch_type"],
-            base_version=current["version"],
+            base_version=current["version"] if base_version is None else base_version,
             patch=patch,
             reasoning=reasoning,
             test_requirements=test_requirements,
+            revises=revises,
         )
         return self.submit(sign_proposal(private_key, proposal))
+
+    def revise(
+        self,
+        proposal_id: int,
+        *,
+        private_key: Ed25519PrivateKey,
+        reasoning: str,
+        patch: str | None = None,
+        new_content: Any = None,
+        test_requirements: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Sign and submit a revision of an open proposal: `patch` (against the target's
+        current version) or `new_content` (the whole new content; the patch is made here).
+        Returns {id, patch_hash, status, url, change}."""
+        replaced = self.status(proposal_id)
+        return self.propose(
+            private_key=private_key,
+            target=replaced["target"],
+            reasoning=reasoning,
+            patch=patch,
+            new_content=new_content,
+            test_requirements=test_requirements,
+            revises=replaced["patch_hash"],
+        )
+
+    def rebase_and_revise(
+        self,
+        proposal_id: int,
+        *,
+        private_key: Ed25519PrivateKey,
+        reasoning: str,
+        test_requirements: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Fetch the rebase of a stale proposal and sign it as its revision (ApiError 409
+        `rebase-conflict` when it no longer applies: revise it by hand then)."""
+        replaced = self.status(proposal_id)
+        rebased = self.rebase(proposal_id)
+        return self.propose(
+            private_key=private_key,
+            target=replaced["target"],
+            reasoning=reasoning,
+            patch=rebased["patch"],
+            test_requirements=test_requirements,
+            revises=replaced["patch_hash"],
+            base_version=rebased["base_version"],
+        )

@@ -1,4 +1,4 @@
-"""The agent client's command line: keygen, submit, status, wait, withdraw, target, mcp."""
+"""The agent client's command line: keygen, submit, revise, rebase, status, wait, withdraw, target, mcp."""
 
 from __future__ import annotations
 
@@ -49,6 +49,36 @@ def _parser() -> argparse.ArgumentParser:
         "--test", action="append", default=[], dest="tests", help="a test to run (repeatable)"
     )
     submit.add_argument("--wait", action="store_true", help="then wait for the decision")
+
+    revise = commands.add_parser(
+        "revise", help="sign and submit a revision of an open proposal (docs/revisions.md)"
+    )
+    revise.add_argument("id", type=int, help="the proposal to revise")
+    revise.add_argument("--key", required=True, type=Path, help="private key PEM")
+    changes = revise.add_mutually_exclusive_group(required=True)
+    changes.add_argument("--patch-file", type=Path, help="a unified diff or JSON Patch, as is")
+    changes.add_argument(
+        "--new-content-file", type=Path, help="the whole new content; the patch is made here"
+    )
+    why = revise.add_mutually_exclusive_group(required=True)
+    why.add_argument("--reasoning")
+    why.add_argument("--reasoning-file", type=Path)
+    revise.add_argument(
+        "--test", action="append", default=[], dest="tests", help="a test to run (repeatable)"
+    )
+    revise.add_argument("--wait", action="store_true", help="then wait for the decision")
+
+    rebase = commands.add_parser(
+        "rebase",
+        help="re-make a stale proposal against the current version and sign it as a revision",
+    )
+    rebase.add_argument("id", type=int, help="the stale proposal")
+    rebase.add_argument("--key", type=Path, help="private key PEM (not needed with --dry-run)")
+    rebase.add_argument("--reasoning", help="default: the rebase, and the version it is on")
+    rebase.add_argument(
+        "--dry-run", action="store_true", help="print the rebased patch; sign and submit nothing"
+    )
+    rebase.add_argument("--wait", action="store_true", help="then wait for the decision")
 
     for name, text in (("status", "show a proposal"), ("withdraw", "withdraw an open proposal")):
         sub = commands.add_parser(name, help=text)
@@ -101,6 +131,48 @@ def _submit(client: AgentClient, args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _revise(client: AgentClient, args: argparse.Namespace) -> dict[str, Any]:
+    key = load_private_key(args.key)
+    reasoning = (
+        args.reasoning if args.reasoning is not None else args.reasoning_file.read_text("utf-8")
+    )
+    if args.patch_file is not None:
+        return client.revise(
+            args.id,
+            private_key=key,
+            reasoning=reasoning,
+            patch=args.patch_file.read_text("utf-8"),
+            test_requirements=args.tests,
+        )
+    raw = args.new_content_file.read_text("utf-8")
+    replaced = client.status(args.id)
+    current, _ = client.target(replaced["target"])
+    assert current is not None
+    return client.revise(
+        args.id,
+        private_key=key,
+        reasoning=reasoning,
+        new_content=raw if isinstance(current["content"], str) else json.loads(raw),
+        test_requirements=args.tests,
+    )
+
+
+def _rebase(client: AgentClient, args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.dry_run:
+        _print(client.rebase(args.id))
+        return None
+    if args.key is None:
+        raise SystemExit("rebase needs --key to sign the revision (or --dry-run)")
+    rebased = client.rebase(args.id)
+    reasoning = args.reasoning or (
+        f"Rebased proposal {args.id} on version {rebased['base_version']}; the change is "
+        f"{'the same' if rebased['same_change'] else 'different'}."
+    )
+    return client.rebase_and_revise(
+        args.id, private_key=load_private_key(args.key), reasoning=reasoning
+    )
+
+
 def main(argv: list[str] | None = None, client: AgentClient | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "keygen":
@@ -141,8 +213,11 @@ def main(argv: list[str] | None = None, client: AgentClient | None = None) -> in
             return 2
         client = AgentClient(url=args.url, token=args.token)
     try:
-        if args.command == "submit":
-            result = _submit(client, args)
+        if args.command in ("submit", "revise", "rebase"):
+            made = {"submit": _submit, "revise": _revise, "rebase": _rebase}[args.command]
+            result = made(client, args)
+            if result is None:  # rebase --dry-run
+                return 0
             _print(result)
             if args.wait:
                 result = client.wait(result["id"])

@@ -233,6 +233,15 @@ MATRIX: dict[str, list[Call]] = {
         ),
         Call("GET", lambda w: f"/proposals/{w.owned_proposal.pk}/interdiff/1..1/", ADMIN_ONLY),
     ],
+    # Admins only; a reviewer's request on the open proposal stays standing for everyone else.
+    "proposals/<int:proposal_id>/requests/<int:review_id>/withdraw/": [
+        Call(
+            "POST",
+            lambda w: f"/proposals/{w.open_proposal.pk}/requests/1/withdraw/",
+            ADMIN_ONLY,
+            data=lambda w: {"reason": "Withdrawn."},
+        )
+    ],
     "proposals/<int:proposal_id>/gate/": [
         Call(
             "GET",
