@@ -109,7 +109,7 @@ class AgentTools:
                 f"({', '.join(sorted(OPEN))}) can be revised"
             )
         if content is None and patch is None:
-            rebased = self.client._call("GET", f"/proposals/{int(id)}/rebase").json()
+            rebased = self.client.rebase(id)
             base_version, made = rebased["base_version"], rebased["patch"]
         else:
             current = self._current(state["target"])
@@ -124,13 +124,12 @@ class AgentTools:
             patch=made,
             reasoning=reasoning,
             test_requirements=tests,
+            revises=state["patch_hash"],  # covered by the signature like every other field
         )
-        # `revises` is covered by the signature like every other field.
-        proposal["revises"] = state["patch_hash"]
         return self._submit(proposal)
 
     def proposal_status(self, *, id: int) -> dict[str, Any]:
-        return self.client.status(id)
+        return self.client.proposal_status(id)
 
     def withdraw_proposal(self, *, id: int) -> dict[str, Any]:
         return self.client.withdraw(id)
