@@ -33,6 +33,7 @@ BENCHES = (
     "tlog_bench",
     "live_bench",
     "labels_bench",
+    "sdk_bench",
 )
 
 # ratio name -> (measured name, baseline name, comparison, goal) for benches that do not

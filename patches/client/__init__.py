@@ -25,6 +25,10 @@ import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# ApiError is re-exported here; its subclasses, one per problem type, live in .problems.
+from patches.client.problems import ApiError as ApiError
+from patches.client.problems import problem_error
+
 DECIDED = frozenset({"applied", "rejected", "withdrawn", "superseded"})
 # Open, but waiting for the agent: a reviewer asked for changes, or the target moved (rebase).
 NEEDS_REVISION = frozenset({"changes_requested", "stale"})
@@ -179,17 +183,6 @@ def target_path(name: str, *, label: str | None = None, instance: str | None = N
     return f"{path}?{urlencode(query)}" if query else path
 
 
-class ApiError(Exception):
-    """An error answer from the API: its status and RFC 9457 problem document."""
-
-    def __init__(self, status: int, problem: dict[str, Any], headers: dict[str, str]) -> None:
-        detail = problem.get("detail") or problem.get("title") or "error"
-        super().__init__(f"{status} {problem.get('type', '')}: {detail}")
-        self.status = status
-        self.problem = problem
-        self.headers = headers
-
-
 @dataclass
 class Answer:
     status: int
@@ -251,7 +244,7 @@ class AgentClient:
                 problem = json.loads(answer.body)
             except ValueError:
                 problem = {"detail": answer.body.decode("utf-8", "replace")[:500]}
-            raise ApiError(
+            raise problem_error(
                 answer.status, problem if isinstance(problem, dict) else {}, answer.headers
             )
         return answer

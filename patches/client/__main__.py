@@ -1,5 +1,5 @@
 """The agent client's command line: keygen, submit, revise, rebase, status, wait, withdraw, target,
-observed, proof."""
+observed, proof, mcp."""
 
 from __future__ import annotations
 
@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     observed.add_argument("--content-hash", required=True, help='"sha256:" + 64 hex')
     observed.add_argument("--label", help="the label the instance reads (default: production)")
     add_proof_command(commands)
+
+    commands.add_parser(
+        "mcp",
+        help="serve MCP over stdio (needs the mcp extra; configured by PATCH_CONSOLE_URL, "
+        "PATCH_CONSOLE_TOKEN and PATCH_CONSOLE_KEY)",
+    )
     return parser
 
 
@@ -198,6 +204,20 @@ def main(argv: list[str] | None = None, client: AgentClient | None = None) -> in
             }
         )
         return 0
+    if args.command == "mcp":
+        # Imported here: the mcp SDK is an optional extra, and no other command needs it.
+        try:
+            from patches.client.mcp_server import serve
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] not in ("mcp", "mcp_types", "anyio"):
+                raise
+            print(
+                f"the MCP server needs the mcp SDK ({exc.name} is missing): "
+                "pip install 'patch-console-client[mcp]'",
+                file=sys.stderr,
+            )
+            return 2
+        return serve()
     if client is None:
         if not args.token:
             print("no token: pass --token or set PATCH_CONSOLE_TOKEN", file=sys.stderr)
