@@ -82,6 +82,8 @@ def propose(persona: AgentPersona, target: Target, patch: str) -> Proposal:
         reasoning=body["reasoning"],
         status=ProposalStatus.TESTING,
     )
+    Proposal.objects.filter(pk=proposal.pk).update(change=proposal.pk)  # the first of its change
+    proposal.change_id = proposal.pk
     Signature.objects.create(
         proposal=proposal,
         key=persona.agent.keys.get(key_id=persona.key_id),
