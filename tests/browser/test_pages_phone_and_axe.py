@@ -75,7 +75,7 @@ def test_no_page_scrolls_sideways_at_390_px(live_server, browser: Browser, world
     assert wide == {}, f"pages that scroll sideways at 390 px: {wide}"
     # The decision box is reachable from the top of a long proposal page.
     _visit(page, url + _pages(world)["proposal-prompt"])
-    bar = page.get_by_role("link", name="Decide: approve or reject ↓")
+    bar = page.get_by_role("link", name="Decide: approve, reject or request changes ↓")
     expect(bar).to_be_in_viewport()
     bar.click()
     expect(page.get_by_label("Reason")).to_be_in_viewport()
