@@ -38,6 +38,14 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
         parser.add_argument("--concurrency", type=int, default=2)
+        # Periodic tasks (heartbeat, checkpoints, webhook rounds) run every few seconds; at INFO
+        # their "received/succeeded" lines would bury the console's own output.
+        parser.add_argument(
+            "--worker-log-level",
+            default="WARNING",
+            choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+            help="the Celery worker's log level (default WARNING: failures only)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         python = sys.executable
@@ -46,7 +54,7 @@ class Command(BaseCommand):
             "web": [python, "manage.py", "runserver", address, "--noreload"],
             "worker": [
                 python, "-m", "celery", "-A", "console", "worker", "--beat",
-                "--concurrency", str(options["concurrency"]), "--loglevel", "INFO",
+                "--concurrency", str(options["concurrency"]), "--loglevel", options["worker_log_level"],
                 "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ],
         }  # fmt: skip
