@@ -307,10 +307,8 @@ def _mark_stale(*, target: Target, applied: Proposal) -> None:
     # Stale, never rejected: the proposal may still be right, on the old base. Its agent
     # rebases and revises it (docs/revisions.md). The actor is the system, not the reviewer
     # whose approval moved the target.
-    stale = Proposal.objects.filter(
-        target=target, status__in=OPEN_STATUSES, base_version__lt=target.version
-    ).exclude(pk=applied.pk)
-    for other in stale.exclude(status=ProposalStatus.STALE).order_by("pk"):
+    # The same rule the decision box uses to name them beforehand.
+    for other in stale_on_apply(target=target, applying=applied):
         proposal_mark_stale(proposal=other, current_version=target.version)
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-PROBLEM_BASE = "https://patch-console.invalid/problems/"
+from patches.client.problems import PROBLEM_BASE  # the one spelling, shared with the client
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 logger = logging.getLogger(__name__)
